@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+
+#include "i18n.h"
+#include "network-conf.h"
+#include "xml-util.h"
+
+/* The status file is read back at daemon start-up: whatever is on disk (truncated by a crash,
+ * edited by hand, from another version) must give an error, never a half-filled status. */
+
+/* From network-conf.c (not public API, see there). */
+int network_def_parse_node(xmlNode *node, NetworkDef **ret, char **ret_error);
+void network_def_format_buf(StrBuf *b, const NetworkDef *def, int indent);
+
+static int xml_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
+static int xml_error(char **ret_error, const char *fmt, ...) {
+        _cleanup_free_ char *body = NULL;
+        va_list ap;
+        int k;
+
+        if (!ret_error)
+                return -EBADMSG;
+
+        va_start(ap, fmt);
+        k = vasprintf(&body, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        if (asprintf(ret_error, "%s%s", _("XML error: "), body) < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return -EBADMSG;
+}
+
+static bool is_blank(const char *s) {
+        return !s || strspn(s, " \t\r\n") == strlen(s);
+}
+
+int network_status_parse(const char *xml, NetworkStatus **ret, char **ret_error) {
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        _cleanup_(network_status_freep) NetworkStatus *st = NULL;
+        _cleanup_free_ char *e = NULL, *created = NULL;
+        xmlNode *root, *network = NULL;
+        int r;
+
+        if (strnlen(strempty(xml), XML_DOCUMENT_MAX + 1) > XML_DOCUMENT_MAX)
+                return xml_error(ret_error, _("status document is larger than %d bytes"), XML_DOCUMENT_MAX);
+
+        r = xml_parse_string(strempty(xml), &doc, &e);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return xml_error(ret_error, _("network status: %s"), e ?: _("malformed document"));
+        if (doc->intSubset || doc->extSubset)
+                return xml_error(ret_error, _("document type declarations (<!DOCTYPE>) are not supported"));
+
+        root = xmlDocGetRootElement(doc);
+        if (!streq((const char *) root->name, "networkstatus") || root->ns)
+                return xml_error(ret_error, _("expected root element <networkstatus>, got <%s>"),
+                                 (const char *) root->name);
+
+        for (xmlAttr *a = root->properties; a; a = a->next)
+                if (a->ns || !streq((const char *) a->name, "bridgeCreated"))
+                        return xml_error(ret_error, _("unknown attribute '%s' on <networkstatus>"),
+                                         (const char *) a->name);
+
+        st = calloc(1, sizeof *st);
+        if (!st)
+                return -ENOMEM;
+
+        created = xml_get_prop(root, "bridgeCreated");
+        if (!created) {
+                if (xmlHasNsProp(root, (const xmlChar *) "bridgeCreated", NULL))
+                        return -ENOMEM;
+                /* no default: guessing wrong deletes a bridge we do not own, or leaks one */
+                return xml_error(ret_error, _("missing bridgeCreated attribute on <networkstatus>"));
+        }
+        if (streq(created, "yes"))
+                st->bridge_created = true;
+        else if (streq(created, "no"))
+                st->bridge_created = false;
+        else
+                return xml_error(ret_error,
+                                 _("invalid bridgeCreated '%s' on <networkstatus>: expected 'yes' or 'no'"),
+                                 created);
+
+        for (xmlNode *c = root->children; c; c = c->next) {
+                if (c->type == XML_ENTITY_REF_NODE ||
+                    ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+                     !is_blank((const char *) c->content)))
+                        return xml_error(ret_error, _("unexpected text in <networkstatus>"));
+                if (c->type != XML_ELEMENT_NODE)
+                        continue;
+                if (c->ns || !streq((const char *) c->name, "network"))
+                        return xml_error(ret_error, _("unknown element <%s> in <networkstatus>"),
+                                         (const char *) c->name);
+                if (network)
+                        return xml_error(ret_error, _("multiple <network> elements in <networkstatus>"));
+                network = c;
+        }
+        if (!network)
+                return xml_error(ret_error, _("missing <network> element in <networkstatus>"));
+
+        r = network_def_parse_node(network, &st->def, ret_error);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(st);
+        return 0;
+}
+
+char *network_status_format(const NetworkStatus *st) {
+        StrBuf b = {};
+
+        if (!st->def) {
+                errno = EINVAL;
+                return NULL;
+        }
+
+        strbuf_printf(&b, "<networkstatus bridgeCreated='%s'>\n", yes_no(st->bridge_created));
+        network_def_format_buf(&b, st->def, 2);
+        strbuf_printf(&b, "</networkstatus>\n");
+        return strbuf_steal(&b);
+}
+
+NetworkStatus *network_status_free(NetworkStatus *st) {
+        if (!st)
+                return NULL;
+        network_def_free(st->def);
+        return mfree(st);
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.libvirt.Connect on /org/libvirt/QEMU */
+
+#include "connect.h"
+#include "errors.h"
+#include "i18n.h"
+#include "network-driver.h"
+#include "network.h"
+#include "qemu-version.h"
+
+/* virConnectListAllNetworksFlags */
+enum {
+        LIST_NETWORKS_INACTIVE = 1 << 0,
+        LIST_NETWORKS_ACTIVE = 1 << 1,
+        LIST_NETWORKS_PERSISTENT = 1 << 2,
+        LIST_NETWORKS_TRANSIENT = 1 << 3,
+        LIST_NETWORKS_AUTOSTART = 1 << 4,
+        LIST_NETWORKS_NO_AUTOSTART = 1 << 5,
+        LIST_NETWORKS_ALL = (1 << 6) - 1,
+};
+
+/* libvirt's filter semantics: within each pair of flags, setting neither (or both) means
+ * "don't filter on this property". */
+static bool pair_matches(uint32_t flags, uint32_t yes_flag, uint32_t no_flag, bool value) {
+        bool want_yes = flags & yes_flag, want_no = flags & no_flag;
+
+        if (want_yes == want_no)
+                return true;
+        return want_yes ? value : !value;
+}
+
+static bool network_matches(const Network *n, uint32_t flags) {
+        return pair_matches(flags, LIST_NETWORKS_ACTIVE, LIST_NETWORKS_INACTIVE, network_is_active(n)) &&
+               pair_matches(flags, LIST_NETWORKS_PERSISTENT, LIST_NETWORKS_TRANSIENT, network_is_persistent(n)) &&
+               pair_matches(flags, LIST_NETWORKS_AUTOSTART, LIST_NETWORKS_NO_AUTOSTART, n->autostart);
+}
+
+static int method_list_networks(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        uint32_t flags;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &flags);
+        if (r < 0)
+                return r;
+        r = check_flags(flags, LIST_NETWORKS_ALL, "virConnectListAllNetworks", error);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (Network *n = m->networks; n; n = n->next) {
+                if (!network_matches(n, flags))
+                        continue;
+                r = sd_bus_message_append(reply, "o", n->path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_network_define_xml(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *xml;
+        Network *n;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &xml);
+        if (r < 0)
+                return r;
+        r = network_define_xml(userdata, xml, &n, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", n->path);
+}
+
+static int method_network_create_xml(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *xml;
+        Network *n;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &xml);
+        if (r < 0)
+                return r;
+        r = network_create_xml(userdata, xml, &n, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", n->path);
+}
+
+static int method_network_lookup_by_name(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *name;
+        Network *n;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        n = manager_find_network_by_name(userdata, name);
+        if (!n)
+                return libvirt_error_setf(error, ENOENT, _("Network not found: no network with matching name '%s'"), name);
+        return sd_bus_reply_method_return(message, "o", n->path);
+}
+
+static int method_network_lookup_by_uuid(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *s;
+        Network *n;
+        Uuid uuid;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &s);
+        if (r < 0)
+                return r;
+        if (uuid_parse(s, &uuid) < 0)
+                return libvirt_error_setf(error, EINVAL, _("invalid argument: '%s' is not a valid UUID"), s);
+        n = manager_find_network_by_uuid(userdata, &uuid);
+        if (!n)
+                return libvirt_error_setf(error, ENOENT, _("Network not found: no network with matching uuid '%s'"), s);
+        return sd_bus_reply_method_return(message, "o", n->path);
+}
+
+static int property_get_false(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", false);
+}
+
+static int property_get_true(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", true);
+}
+
+static int property_get_hostname(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        char name[256] = {};
+
+        if (gethostname(name, sizeof name - 1) < 0)
+                return -errno;
+        return sd_bus_message_append(reply, "s", name);
+}
+
+static int property_get_lib_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        uint64_t v = 0;
+
+        (void) libvirt_version_parse(PACKAGE_VERSION, &v);
+        return sd_bus_message_append(reply, "t", v);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        if (!m->qemu_version_probed) {
+                (void) qemu_probe_version(NULL, &m->qemu_version);
+                m->qemu_version_probed = true;
+        }
+        return sd_bus_message_append(reply, "t", m->qemu_version);
+}
+
+int connect_emit_network_event(Manager *m, const char *network_path, int event) {
+        return sd_bus_emit_signal(m->bus, CONNECT_PATH, "org.libvirt.Connect", "NetworkEvent", "oi", network_path,
+                                  event);
+}
+
+const sd_bus_vtable connect_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        /* Not encrypted, but only local peers can reach the system bus: libvirt's "secure". */
+        SD_BUS_PROPERTY("Encrypted", "b", property_get_false, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Hostname", "s", property_get_hostname, 0, 0),
+        SD_BUS_PROPERTY("LibVersion", "t", property_get_lib_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Secure", "b", property_get_true, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Version", "t", property_get_version, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("ListNetworks", SD_BUS_ARGS("u", flags), SD_BUS_RESULT("ao", networks),
+                                method_list_networks, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetworkCreateXML", SD_BUS_ARGS("s", xml), SD_BUS_RESULT("o", network),
+                                method_network_create_xml, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetworkDefineXML", SD_BUS_ARGS("s", xml), SD_BUS_RESULT("o", network),
+                                method_network_define_xml, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetworkLookupByName", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", network),
+                                method_network_lookup_by_name, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("NetworkLookupByUUID", SD_BUS_ARGS("s", uuid), SD_BUS_RESULT("o", network),
+                                method_network_lookup_by_uuid, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("NetworkEvent", SD_BUS_ARGS("o", network, "i", event), 0),
+        SD_BUS_VTABLE_END,
+};

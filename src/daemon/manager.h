@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+
+typedef struct Network Network;
+
+/* The one owner of all daemon state: the bus, the event loop and the objects. */
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        sd_event_source *idle_timer;
+        uint64_t idle_timeout_usec; /* 0: never exit when idle */
+
+        char *state_dir;     /* $STATE_DIRECTORY */
+        char *runtime_dir;   /* $RUNTIME_DIRECTORY */
+        char *network_dir;   /* $STATE_DIRECTORY/network */
+        char *autostart_dir; /* $STATE_DIRECTORY/network/autostart */
+        char *helper_socket; /* $RUNTIME_DIRECTORY/nethelper.sock */
+
+        Network *networks; /* linked list */
+
+        uint64_t qemu_version; /* libvirt encoding, probed once; 0 unknown */
+        bool qemu_version_probed;
+} Manager;
+
+int manager_new(Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+int manager_set_dirs(Manager *m, const char *state_dir, const char *runtime_dir);
+int manager_startup(Manager *m);
+int manager_run(Manager *m);
+
+/* Called on every incoming method call: postpones the idle exit. */
+void manager_bump_idle(Manager *m);
+
+#define CONNECT_PATH "/org/libvirt/QEMU"
+#define NETWORK_PATH_PREFIX "/org/libvirt/QEMU/network"

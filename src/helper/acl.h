@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The helper's bridge ACL (/etc/virtbus/nethelper.conf), in the format of qemu-bridge-helper's
+ * bridge.conf, one directive per line:
+ *
+ *   allow NAME | allow all | deny NAME | deny all | include FILE | # comment
+ *
+ * A '#' word after a directive starts a comment too; blank lines are ignored.
+ * NAME may be an fnmatch(3) glob ("virbr*", "br[0-9]") — a virtbus extension. A relative FILE
+ * is resolved against the directory of the file that includes it. Deny rules win over allow
+ * rules wherever they appear; a name no rule allows is denied. */
+
+#include <stdbool.h>
+
+typedef struct Acl Acl;
+
+#define ACL_INCLUDE_DEPTH_MAX 8
+
+/* Load path and everything it includes. A missing main file is an empty ACL (denies everything).
+ * Returns -EINVAL on a syntax error, -ELOOP on an include cycle or too deep nesting, or another
+ * -errno when a file cannot be read; then *ret_error (if given) says "FILE:LINE: what". */
+int acl_load(const char *path, Acl **ret, char **ret_error);
+Acl *acl_free(Acl *acl);
+
+/* True when some allow rule matches the bridge and no deny rule does. */
+bool acl_allows(const Acl *acl, const char *bridge);
+/* True when some deny rule matches the bridge. */
+bool acl_denies(const Acl *acl, const char *bridge);
+/* The file it was loaded from, for messages. */
+const char *acl_path(const Acl *acl);
+size_t acl_n_rules(const Acl *acl);
+
+static inline void acl_freep(Acl **a) {
+        if (*a)
+                acl_free(*a);
+}

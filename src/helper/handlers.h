@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The helper's policy: what each verb may touch, and how it is carried out. Requests arrive
+ * already decoded and range-checked (protocol.c); this file decides whether the kernel object
+ * may be touched at all. */
+
+#include <stddef.h>
+
+#include "acl.h"
+#include "protocol.h"
+
+/* Handle one request. acl may be NULL when the ACL file could not be loaded: every decision
+ * that needs it is then refused (fail closed); deleting our own links still works.
+ * Always fills reply (seq, error, message, ifindex, n_fds). On success returns 0 and fds[]
+ * (room for NH_QUEUES_MAX) holds *n_fds fds the caller sends and then closes; on failure
+ * returns -reply->error and nothing is left behind, no fds either. */
+int nethelper_handle(const Acl *acl, const NhRequest *req, NhReply *reply, int *fds, size_t *n_fds);

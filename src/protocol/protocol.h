@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The virtbus-nethelper wire protocol, shared by the daemon (client) and the helper (server).
+ *
+ * Transport: AF_UNIX SOCK_SEQPACKET; one request datagram → one reply datagram; fds travel
+ * with the reply as SCM_RIGHTS. A message is a fixed header followed by attributes:
+ *
+ *   header  : u32 magic 'VBNH' | u16 version | u16 verb | u32 seq | u32 payload length
+ *   attr    : u16 type | u16 value length | value, padded with zeros to 4 bytes
+ *
+ * All integers are in host byte order (both ends are on the same host). A request is at
+ * most NH_MESSAGE_MAX bytes; anything larger, truncated, with unknown/duplicate attributes,
+ * out-of-range values or a wrong magic/version is refused with an error reply that names
+ * the problem. */
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NH_MAGIC 0x484e4256u /* "VBNH" in memory on little-endian hosts */
+#define NH_VERSION 1
+#define NH_MESSAGE_MAX 4096
+#define NH_HEADER_SIZE 16
+#define NH_ADDRESSES_MAX 16
+#define NH_QUEUES_MAX 8 /* tap queues per interface (one fd each) */
+#define NH_ERROR_MESSAGE_MAX 256
+
+typedef enum NhVerb {
+        NH_VERB_REPLY = 0,
+        NH_VERB_BRIDGE_CREATE = 1, /* create + configure + address + up; marks it as ours */
+        NH_VERB_TAP_CREATE = 2,    /* create tap, set MAC/MTU, attach, up → queue fds */
+        NH_VERB_LINK_DELETE = 3,   /* delete one of our links (kind must match) */
+        _NH_VERB_MAX,
+} NhVerb;
+
+typedef enum NhAttr {
+        NH_ATTR_UNSPEC = 0,
+        NH_ATTR_IFNAME = 1,        /* string, NUL included, 1..15 chars */
+        NH_ATTR_MAC = 2,           /* 6 bytes */
+        NH_ATTR_MTU = 3,           /* u32, 68..65535 */
+        NH_ATTR_STP = 4,           /* u8 0/1 */
+        NH_ATTR_FORWARD_DELAY = 5, /* u32 seconds, 0..30 */
+        NH_ATTR_ADDRESS = 6,       /* NhAddress (20 bytes), repeated up to NH_ADDRESSES_MAX */
+        NH_ATTR_BRIDGE = 7,        /* string: bridge to attach to */
+        NH_ATTR_VNET_HDR = 8,      /* u8 0/1 */
+        NH_ATTR_QUEUES = 9,        /* u32, 1..NH_QUEUES_MAX */
+        NH_ATTR_LINK_KIND = 10,    /* u32 NhLinkKind */
+        NH_ATTR_ERRNO = 11,        /* reply: u32 positive errno, 0 = success */
+        NH_ATTR_ERROR = 12,        /* reply: string, human-readable reason */
+        NH_ATTR_IFINDEX = 13,      /* reply: u32 */
+        NH_ATTR_N_FDS = 14,        /* reply: u32, fds attached with SCM_RIGHTS */
+        _NH_ATTR_MAX,
+} NhAttr;
+
+typedef enum NhLinkKind {
+        NH_LINK_BRIDGE = 1,
+        NH_LINK_TAP = 2,
+        NH_LINK_MACVTAP = 3,
+        _NH_LINK_KIND_MAX,
+} NhLinkKind;
+
+typedef struct NhAddress {
+        uint8_t family; /* AF_INET / AF_INET6 */
+        uint8_t prefixlen;
+        uint8_t reserved[2];
+        uint8_t address[16]; /* IPv4 in the first 4 bytes */
+} NhAddress;
+
+typedef struct NhBridgeCreate {
+        char ifname[IFNAMSIZ];
+        bool has_mac;
+        uint8_t mac[6];
+        uint32_t mtu; /* 0 = kernel default */
+        bool stp;
+        uint32_t forward_delay;
+        NhAddress addresses[NH_ADDRESSES_MAX];
+        size_t n_addresses;
+} NhBridgeCreate;
+
+typedef struct NhTapCreate {
+        char ifname[IFNAMSIZ]; /* must start with "vnet" */
+        bool has_mac;
+        uint8_t mac[6];        /* host-side MAC */
+        uint32_t mtu;          /* 0 = the bridge's / kernel default */
+        bool vnet_hdr;
+        uint32_t queues;       /* 1 = single queue; >1 = IFF_MULTI_QUEUE, one fd per queue */
+        char bridge[IFNAMSIZ]; /* "" = do not attach */
+} NhTapCreate;
+
+typedef struct NhLinkDelete {
+        char ifname[IFNAMSIZ];
+        NhLinkKind kind;
+} NhLinkDelete;
+
+typedef struct NhRequest {
+        NhVerb verb;
+        uint32_t seq;
+        union {
+                NhBridgeCreate bridge_create;
+                NhTapCreate tap_create;
+                NhLinkDelete link_delete;
+        };
+} NhRequest;
+
+typedef struct NhReply {
+        uint32_t seq;
+        uint32_t error; /* positive errno; 0 = success */
+        char message[NH_ERROR_MESSAGE_MAX];
+        uint32_t ifindex;
+        uint32_t n_fds;
+} NhReply;
+
+/* Encode into buf (size bytes); returns the length or -EMSGSIZE/-EINVAL. */
+int nh_request_encode(const NhRequest *req, uint8_t *buf, size_t size);
+/* Decode and validate. On error returns -EBADMSG (malformed), -EPROTO (bad magic/version),
+ * -EMSGSIZE (too large), -EOPNOTSUPP (unknown verb) or -EINVAL (out of range values), and
+ * writes a reason into err[err_size]. ret->seq is filled whenever the header was readable,
+ * so the error reply can carry it. */
+int nh_request_decode(const uint8_t *buf, size_t len, NhRequest *ret, char *err, size_t err_size);
+
+int nh_reply_encode(const NhReply *reply, uint8_t *buf, size_t size);
+int nh_reply_decode(const uint8_t *buf, size_t len, NhReply *ret, char *err, size_t err_size);
+
+const char *nh_verb_to_string(NhVerb v);
+
+/* Client side: connect to the helper socket, send req, wait (at most timeout_ms) for the reply,
+ * take up to max_fds fds. Returns 0 when the helper answered (reply->error may still be set),
+ * or -errno when it could not be reached or answered garbage. */
+int nh_call(const char *socket_path, const NhRequest *req, int timeout_ms, NhReply *reply, int *fds,
+            size_t max_fds, size_t *n_fds);
