@@ -113,34 +113,38 @@ static int parse_rate(xmlNode *node, bool inbound, bool allow_floor, BandwidthRa
                 if (parse_value(v, fields[i]) < 0)
                         return xml_error(ret_error,
                                          _("invalid %s '%s' on <%s> in <bandwidth>: "
-                                           "expected an integer from 1 to %u (%s)"),
+                                           "expected an integer from 1 to %u %s"),
                                          names[i], v, el, BANDWIDTH_VALUE_MAX,
                                          streq(names[i], "burst") ? "KiB" : "KiB/s");
         }
 
         if (rate.floor > 0) {
                 if (!inbound)
-                        return xml_error(ret_error, _("floor is not supported on <outbound>, only on <inbound>"));
+                        return xml_error(ret_error,
+                                         _("floor is not supported on <outbound>, only on <inbound>"));
                 if (!allow_floor)
                         return unsupported_error(ret_error,
-                                                 _("floor is supported only on <inbound> of interfaces of "
-                                                   "type 'network', not on networks or other interface types"));
+                                                 _("floor is supported only on <inbound> of interfaces "
+                                                   "of type 'network', not on networks or other "
+                                                   "interface types"));
         }
 
         if (rate.average == 0) {
                 if (rate.floor == 0 && inbound && allow_floor)
-                        return xml_error(ret_error, _("<inbound> in <bandwidth> needs an average or a floor"));
+                        return xml_error(ret_error,
+                                         _("<inbound> in <bandwidth> needs an average or a floor"));
                 if (rate.floor == 0)
                         return xml_error(ret_error, _("<%s> in <bandwidth> needs an average"), el);
                 /* floor alone reserves a share without capping it; peak/burst shape an average */
                 if (rate.peak > 0 || rate.burst > 0)
-                        return xml_error(ret_error, _("peak and burst on <%s> in <bandwidth> need an average"), el);
+                        return xml_error(ret_error,
+                                         _("peak and burst on <%s> in <bandwidth> need an average"), el);
         }
 
         if (rate.peak > 0 && rate.peak < rate.average)
                 return xml_error(ret_error,
-                                 _("peak '%" PRIu64 "' on <%s> in <bandwidth> is less than average '%" PRIu64 "'"),
-                                 rate.peak, el, rate.average);
+                                 _("peak '%llu' on <%s> in <bandwidth> is less than average '%llu'"),
+                                 (unsigned long long) rate.peak, el, (unsigned long long) rate.average);
 
         *ret = rate;
         return 0;

@@ -101,32 +101,33 @@ static const char *ns_sep(xmlNode *n) {
  * expanded: nothing legitimate needs them, and expanding nested ones is a memory bomb.
  * netname: NULL while the name itself is being read. */
 static int element_text(xmlNode *n, const char *netname, char **ret, char **ret_error) {
-        _cleanup_free_ char *s = strdup("");
-
-        if (!s)
-                return -ENOMEM;
+        size_t len = 0;
+        char *s, *p;
 
         for (xmlNode *c = n->children; c; c = c->next) {
-                char *t;
-
                 if (c->type == XML_ELEMENT_NODE && netname)
                         return xml_error(ret_error, _("unexpected element <%s> in <%s> of network '%s'"),
                                          (const char *) c->name, (const char *) n->name, netname);
                 if (c->type == XML_ELEMENT_NODE)
-                        return xml_error(ret_error, _("unexpected element <%s> in <%s>"), (const char *) c->name,
-                                         (const char *) n->name);
+                        return xml_error(ret_error, _("unexpected element <%s> in <%s>"),
+                                         (const char *) c->name, (const char *) n->name);
                 if (c->type == XML_ENTITY_REF_NODE)
                         return xml_error(ret_error, _("entity references are not supported (in <%s>)"),
                                          (const char *) n->name);
-                if (!is_text(c))
-                        continue; /* comments, processing instructions */
-                if (asprintf(&t, "%s%s", s, (const char *) c->content) < 0)
-                        return -ENOMEM;
-                free(s);
-                s = t;
+                if (is_text(c) && c->content)
+                        len += strlen((const char *) c->content);
         }
 
-        *ret = TAKE_PTR(s);
+        /* one allocation: text split by many comments must not cost quadratic time */
+        p = s = malloc(len + 1);
+        if (!s)
+                return -ENOMEM;
+        for (xmlNode *c = n->children; c; c = c->next)
+                if (is_text(c) && c->content)
+                        p = stpcpy(p, (const char *) c->content);
+        *p = 0;
+
+        *ret = s;
         return 0;
 }
 
@@ -134,15 +135,15 @@ static int element_text(xmlNode *n, const char *netname, char **ret, char **ret_
  * <interface>, <ip>'s <dhcp>) are something we cannot do yet; anything else is a broken document. */
 static int check_no_children(xmlNode *n, bool libvirt_has_children, const char *netname, char **ret_error) {
         for (xmlNode *c = n->children; c; c = c->next) {
-                if (c->type == XML_ELEMENT_NODE) {
-                        if (libvirt_has_children)
-                                return unsupported_error(ret_error,
-                                                         _("element <%s%s%s> in <%s> of network '%s' is not supported"),
-                                                         ns_prefix(c), ns_sep(c), (const char *) c->name,
-                                                         (const char *) n->name, netname);
+                if (c->type == XML_ELEMENT_NODE && libvirt_has_children)
+                        return unsupported_error(ret_error,
+                                                 _("element <%s%s%s> in <%s> of network '%s' "
+                                                   "is not supported"),
+                                                 ns_prefix(c), ns_sep(c), (const char *) c->name,
+                                                 (const char *) n->name, netname);
+                if (c->type == XML_ELEMENT_NODE)
                         return xml_error(ret_error, _("unexpected element <%s> in <%s> of network '%s'"),
                                          (const char *) c->name, (const char *) n->name, netname);
-                }
                 if (c->type == XML_ENTITY_REF_NODE || (is_text(c) && !is_blank((const char *) c->content)))
                         return xml_error(ret_error, _("unexpected text in <%s> of network '%s'"),
                                          (const char *) n->name, netname);
@@ -153,6 +154,7 @@ static int check_no_children(xmlNode *n, bool libvirt_has_children, const char *
 /* allowed: NULL-terminated list of attribute names (no namespace). */
 static int check_attributes(xmlNode *n, const char *const *allowed, const char *netname, char **ret_error) {
         for (xmlAttr *a = n->properties; a; a = a->next) {
+                const char *prefix = a->ns && a->ns->prefix ? (const char *) a->ns->prefix : "";
                 bool ok = false;
 
                 for (const char *const *p = allowed; !a->ns && *p; p++)
@@ -164,13 +166,10 @@ static int check_attributes(xmlNode *n, const char *const *allowed, const char *
                         continue;
                 if (netname)
                         return xml_error(ret_error, _("unknown attribute '%s%s%s' on <%s> in network '%s'"),
-                                         a->ns && a->ns->prefix ? (const char *) a->ns->prefix : "",
-                                         a->ns && a->ns->prefix ? ":" : "", (const char *) a->name,
+                                         prefix, *prefix ? ":" : "", (const char *) a->name,
                                          (const char *) n->name, netname);
-                return xml_error(ret_error, _("unknown attribute '%s%s%s' on <%s>"),
-                                 a->ns && a->ns->prefix ? (const char *) a->ns->prefix : "",
-                                 a->ns && a->ns->prefix ? ":" : "", (const char *) a->name,
-                                 (const char *) n->name);
+                return xml_error(ret_error, _("unknown attribute '%s%s%s' on <%s>"), prefix,
+                                 *prefix ? ":" : "", (const char *) a->name, (const char *) n->name);
         }
         return 0;
 }
@@ -266,8 +265,9 @@ static int parse_forward(xmlNode *n, NetworkDef *def, char **ret_error) {
         /* <forward/> without mode is NAT in libvirt */
         if (!mode)
                 return unsupported_error(ret_error,
-                                         _("forward mode 'nat' (the default of <forward>) is not supported yet "
-                                           "in network '%s'; use <forward mode='bridge'/> or no <forward>"),
+                                         _("forward mode 'nat' (the default of <forward>) is not supported "
+                                           "yet in network '%s'; use <forward mode='bridge'/> or no "
+                                           "<forward>"),
                                          def->name);
 
         if (streq(mode, "bridge"))
@@ -278,7 +278,8 @@ static int parse_forward(xmlNode *n, NetworkDef *def, char **ret_error) {
                 for (size_t i = 0; i < ELEMENTSOF(unsupported); i++)
                         if (streq(mode, unsupported[i]))
                                 return unsupported_error(ret_error,
-                                                         _("forward mode '%s' is not supported yet in network '%s'"),
+                                                         _("forward mode '%s' is not supported yet "
+                                                           "in network '%s'"),
                                                          mode, def->name);
                 return xml_error(ret_error, _("unknown forward mode '%s' in network '%s'"), mode, def->name);
         }
@@ -290,7 +291,8 @@ static int parse_bridge(xmlNode *n, NetworkDef *def, char **ret_error) {
         _cleanup_free_ char *name = NULL, *stp = NULL, *delay = NULL;
         int r;
 
-        r = check_attributes(n, (const char *const[]) { "name", "stp", "delay", NULL }, def->name, ret_error);
+        r = check_attributes(n, (const char *const[]) { "name", "stp", "delay", NULL }, def->name,
+                             ret_error);
         if (r < 0)
                 return r;
         r = check_no_children(n, false, def->name, ret_error);
@@ -316,7 +318,8 @@ static int parse_bridge(xmlNode *n, NetworkDef *def, char **ret_error) {
                         def->stp = 0;
                 else
                         return xml_error(ret_error,
-                                         _("invalid stp '%s' on <bridge> in network '%s': expected 'on' or 'off'"),
+                                         _("invalid stp '%s' on <bridge> in network '%s': "
+                                           "expected 'on' or 'off'"),
                                          stp, def->name);
         }
 
@@ -328,8 +331,8 @@ static int parse_bridge(xmlNode *n, NetworkDef *def, char **ret_error) {
 
                 if (parse_uint(delay, 0, NETWORK_BRIDGE_DELAY_MAX, &v) < 0)
                         return xml_error(ret_error,
-                                         _("invalid delay '%s' on <bridge> in network '%s': expected an integer "
-                                           "from 0 to %d (seconds)"),
+                                         _("invalid delay '%s' on <bridge> in network '%s': expected an "
+                                           "integer from 0 to %d seconds"),
                                          delay, def->name, NETWORK_BRIDGE_DELAY_MAX);
                 def->delay = (int) v;
         }
@@ -352,11 +355,13 @@ static int parse_mac(xmlNode *n, NetworkDef *def, char **ret_error) {
         if (r < 0)
                 return r;
         if (!s)
-                return xml_error(ret_error, _("missing address attribute on <mac> in network '%s'"), def->name);
+                return xml_error(ret_error, _("missing address attribute on <mac> in network '%s'"),
+                                 def->name);
         if (ether_addr_parse(s, &def->mac) < 0)
                 return xml_error(ret_error, _("invalid MAC address '%s' in network '%s'"), s, def->name);
         if (ether_addr_is_multicast(&def->mac))
-                return xml_error(ret_error, _("invalid multicast bridge MAC address '%s' in network '%s'"), s,
+                return xml_error(ret_error,
+                                 _("invalid multicast bridge MAC address '%s' in network '%s'"), s,
                                  def->name);
         if (ether_addr_is_null(&def->mac))
                 return xml_error(ret_error, _("invalid all-zero bridge MAC address '%s' in network '%s'"), s,
@@ -383,8 +388,9 @@ static int parse_mtu(xmlNode *n, NetworkDef *def, char **ret_error) {
                 return xml_error(ret_error, _("missing size attribute on <mtu> in network '%s'"), def->name);
         if (parse_uint(s, NETWORK_MTU_MIN, NETWORK_MTU_MAX, &v) < 0)
                 return xml_error(ret_error,
-                                 _("invalid MTU size '%s' in network '%s': expected an integer from %d to %d"), s,
-                                 def->name, NETWORK_MTU_MIN, NETWORK_MTU_MAX);
+                                 _("invalid MTU size '%s' in network '%s': expected an integer "
+                                   "from %d to %d"),
+                                 s, def->name, NETWORK_MTU_MIN, NETWORK_MTU_MAX);
         def->mtu = (uint32_t) v;
         return 0;
 }
@@ -412,8 +418,8 @@ static int parse_ip(xmlNode *n, const char *netname, NetworkIP *ret, char **ret_
         NetworkIP ip = {};
         int r;
 
-        r = check_attributes(n, (const char *const[]) { "family", "address", "netmask", "prefix", NULL }, netname,
-                             ret_error);
+        r = check_attributes(n, (const char *const[]) { "family", "address", "netmask", "prefix", NULL },
+                             netname, ret_error);
         if (r < 0)
                 return r;
 
@@ -470,8 +476,8 @@ static int parse_ip(xmlNode *n, const char *netname, NetworkIP *ret, char **ret_
                                          address, netname);
                 if (inet_pton(AF_INET, netmask, &m) != 1 || !netmask_to_prefix(m, &ip.prefix))
                         return xml_error(ret_error,
-                                         _("invalid netmask '%s' in network '%s': expected a contiguous IPv4 "
-                                           "netmask like 255.255.255.0"),
+                                         _("invalid netmask '%s' in network '%s': expected a contiguous "
+                                           "IPv4 netmask like 255.255.255.0"),
                                          netmask, netname);
                 ip.netmask_given = true;
         } else if (prefix) {
@@ -480,8 +486,8 @@ static int parse_ip(xmlNode *n, const char *netname, NetworkIP *ret, char **ret_
 
                 if (parse_uint(prefix, 0, max, &v) < 0)
                         return xml_error(ret_error,
-                                         _("invalid prefix '%s' on <ip address='%s'> in network '%s': expected "
-                                           "an integer from 0 to %u"),
+                                         _("invalid prefix '%s' on <ip address='%s'> in network '%s': "
+                                           "expected an integer from 0 to %u"),
                                          prefix, address, netname, max);
                 ip.prefix = (unsigned) v;
         } else if (ip.family == AF_INET6)
@@ -527,8 +533,8 @@ static int check_forward_bridge(NetworkDef *def, char **ret_error) {
                                  def->name);
         if (def->mtu > 0)
                 return xml_error(ret_error,
-                                 _("mtu size is only allowed in isolated mode, not with forward mode 'bridge' "
-                                   "(network '%s')"),
+                                 _("mtu size is only allowed in isolated mode, not with forward mode "
+                                   "'bridge' (network '%s')"),
                                  def->name);
         if (def->has_mac)
                 return unsupported_error(ret_error,
@@ -553,10 +559,37 @@ static NetworkDef *network_def_new(void) {
         return def;
 }
 
+static int parse_bandwidth(xmlNode *n, NetworkDef *def, char **ret_error) {
+        _cleanup_free_ char *e = NULL;
+        int r;
+
+        /* floor belongs to interfaces, never to a network's own bandwidth */
+        r = bandwidth_parse(n, /* allow_floor= */ false, &def->bandwidth, ret_error ? &e : NULL);
+        if (r < 0 && e && asprintf(ret_error, _("%s (network '%s')"), e, def->name) < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return r;
+}
+
+/* The elements that may appear at most once, in the order they are parsed (<name> is read first,
+ * by parse_name(), so its entry has no parser). <ip> is the one repeated element. */
+static const struct {
+        const char *name;
+        int (*parse)(xmlNode *n, NetworkDef *def, char **ret_error);
+} single_elements[] = {
+        { "name", NULL },
+        { "uuid", parse_uuid },
+        { "forward", parse_forward },
+        { "bridge", parse_bridge },
+        { "mac", parse_mac },
+        { "mtu", parse_mtu },
+        { "bandwidth", parse_bandwidth },
+};
+
 int network_def_parse_node(xmlNode *root, NetworkDef **ret, char **ret_error) {
-        static const char *const single[] = { "name", "uuid", "forward", "bridge", "mac", "mtu", "bandwidth" };
         _cleanup_(network_def_freep) NetworkDef *def = NULL;
-        xmlNode *nodes[ELEMENTSOF(single)] = {}, *ips[NETWORK_IPS_MAX];
+        xmlNode *nodes[ELEMENTSOF(single_elements)] = {}, *ips[NETWORK_IPS_MAX];
         size_t n_ips = 0;
         int r;
 
@@ -566,8 +599,8 @@ int network_def_parse_node(xmlNode *root, NetworkDef **ret, char **ret_error) {
                                          _("expected root element <network> without namespace, got one in "
                                            "namespace '%s'"),
                                          (const char *) root->ns->href);
-                return xml_error(ret_error, _("expected root element <network>, got <%s%s%s>"), ns_prefix(root),
-                                 ns_sep(root), (const char *) root->name);
+                return xml_error(ret_error, _("expected root element <network>, got <%s%s%s>"),
+                                 ns_prefix(root), ns_sep(root), (const char *) root->name);
         }
 
         def = network_def_new();
@@ -608,12 +641,13 @@ int network_def_parse_node(xmlNode *root, NetworkDef **ret, char **ret_error) {
                         continue;
                 }
 
-                for (i = 0; i < ELEMENTSOF(single); i++)
-                        if (streq((const char *) c->name, single[i]))
+                for (i = 0; i < ELEMENTSOF(single_elements); i++)
+                        if (streq((const char *) c->name, single_elements[i].name))
                                 break;
-                if (i >= ELEMENTSOF(single))
+                if (i >= ELEMENTSOF(single_elements))
                         /* valid libvirt (<dns>, <domain>, <portgroup>…) or not, we cannot do it */
-                        return unsupported_error(ret_error, _("element <%s> in network '%s' is not supported"),
+                        return unsupported_error(ret_error,
+                                                 _("element <%s> in network '%s' is not supported"),
                                                  (const char *) c->name, def->name);
                 if (nodes[i])
                         return xml_error(ret_error, _("multiple <%s> elements in network '%s'"),
@@ -621,44 +655,12 @@ int network_def_parse_node(xmlNode *root, NetworkDef **ret, char **ret_error) {
                 nodes[i] = c;
         }
 
-        /* nodes[0] is <name>, parsed above */
-        if (nodes[1]) {
-                r = parse_uuid(nodes[1], def, ret_error);
+        for (size_t i = 0; i < ELEMENTSOF(single_elements); i++) {
+                if (!nodes[i] || !single_elements[i].parse)
+                        continue;
+                r = single_elements[i].parse(nodes[i], def, ret_error);
                 if (r < 0)
                         return r;
-        }
-        if (nodes[2]) {
-                r = parse_forward(nodes[2], def, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        if (nodes[3]) {
-                r = parse_bridge(nodes[3], def, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        if (nodes[4]) {
-                r = parse_mac(nodes[4], def, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        if (nodes[5]) {
-                r = parse_mtu(nodes[5], def, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        if (nodes[6]) {
-                _cleanup_free_ char *e = NULL;
-
-                /* floor belongs to interfaces, never to a network's own bandwidth */
-                r = bandwidth_parse(nodes[6], /* allow_floor= */ false, &def->bandwidth, ret_error ? &e : NULL);
-                if (r < 0) {
-                        if (ret_error && e && asprintf(ret_error, _("%s (network '%s')"), e, def->name) < 0) {
-                                *ret_error = NULL;
-                                return -ENOMEM;
-                        }
-                        return r;
-                }
         }
 
         for (size_t i = 0; i < n_ips; i++) {
@@ -691,7 +693,7 @@ int network_def_parse(const char *xml, NetworkDef **ret, char **ret_error) {
         int r;
 
         /* Refuse before libxml2 reads it, and say what the limit is. */
-        if (strnlen(strempty(xml), XML_DOCUMENT_MAX + 1) > XML_DOCUMENT_MAX)
+        if (xml && strnlen(xml, XML_DOCUMENT_MAX + 1) > XML_DOCUMENT_MAX)
                 return xml_error(ret_error, _("document is larger than %d bytes"), XML_DOCUMENT_MAX);
 
         r = xml_parse_string(strempty(xml), &doc, &e);
@@ -746,7 +748,8 @@ void network_def_format_buf(StrBuf *b, const NetworkDef *def, int indent) {
         }
         if (def->forward != NETWORK_FORWARD_NONE) {
                 strbuf_indent(b, in);
-                strbuf_printf(b, "<forward mode='%s'/>\n", strna(network_forward_mode_to_string(def->forward)));
+                strbuf_printf(b, "<forward mode='%s'/>\n",
+                              strna(network_forward_mode_to_string(def->forward)));
         }
         if (def->bridge || def->stp >= 0 || def->delay >= 0) {
                 strbuf_indent(b, in);

@@ -44,7 +44,7 @@ int network_status_parse(const char *xml, NetworkStatus **ret, char **ret_error)
         xmlNode *root, *network = NULL;
         int r;
 
-        if (strnlen(strempty(xml), XML_DOCUMENT_MAX + 1) > XML_DOCUMENT_MAX)
+        if (xml && strnlen(xml, XML_DOCUMENT_MAX + 1) > XML_DOCUMENT_MAX)
                 return xml_error(ret_error, _("status document is larger than %d bytes"), XML_DOCUMENT_MAX);
 
         r = xml_parse_string(strempty(xml), &doc, &e);

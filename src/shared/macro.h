@@ -15,8 +15,10 @@
 #define _noreturn_ __attribute__((noreturn))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#ifndef MIN /* glib.h has the same ones */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 /* Hand ownership of a pointer/fd out of a _cleanup_ variable. */
 #define TAKE_PTR(p)                       \

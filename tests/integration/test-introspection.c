@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The daemon's exported interfaces match dbus-interfaces/*.xml member by member: same
+/* The daemon's exported interfaces match the files in dbus-interfaces/ member by member: same
  * methods with the same argument names, types and directions, same properties with the same
  * types and access, same signals. Runs inside tests/lib/sandbox. */
 
