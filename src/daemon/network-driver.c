@@ -148,11 +148,8 @@ static int pick_bridge_name(Manager *m, NetworkDef *def, const Network *except) 
         return -ENOSPC;
 }
 
-static int helper_call(Manager *m, const NhRequest *req, NhReply *reply, sd_bus_error *error,
-                       const char *what) {
-        int r;
-
-        r = nh_call(m->helper_socket, req, HELPER_TIMEOUT_MS, reply, NULL, 0, NULL);
+/* Turn nh_call()'s outcome into an org.libvirt.Error naming what we tried. */
+static int helper_result(Manager *m, int r, const NhReply *reply, sd_bus_error *error, const char *what) {
         if (r < 0)
                 return libvirt_error_setf(error, r, _("operation failed: %s: cannot reach virtbus-nethelper at %s: %s"),
                                           what, m->helper_socket, strerror(-r));
@@ -160,6 +157,12 @@ static int helper_call(Manager *m, const NhRequest *req, NhReply *reply, sd_bus_
                 return libvirt_error_setf(error, reply->error, _("operation failed: %s: %s"), what,
                                           reply->message[0] ? reply->message : strerror(reply->error));
         return 0;
+}
+
+static int helper_call(Manager *m, const NhRequest *req, NhReply *reply, sd_bus_error *error,
+                       const char *what) {
+        return helper_result(m, nh_call(m->helper_socket, req, HELPER_TIMEOUT_MS, reply, NULL, 0, NULL), reply,
+                             error, what);
 }
 
 static int helper_create_bridge(Manager *m, const NetworkDef *def, sd_bus_error *error) {
@@ -200,7 +203,7 @@ static int helper_delete_bridge(Manager *m, const char *bridge, sd_bus_error *er
         r = nh_call(m->helper_socket, &req, HELPER_TIMEOUT_MS, &reply, NULL, 0, NULL);
         if (r >= 0 && reply.error == ENODEV)
                 return 0; /* already gone: the goal is reached */
-        return helper_call(m, &req, &reply, error, what);
+        return helper_result(m, r, &reply, error, what);
 }
 
 int network_start(Network *n, sd_bus_error *error) {

@@ -19,6 +19,7 @@ typedef struct AclRule {
 
 struct Acl {
         char *path;
+        char *load_error; /* set: the file could not be loaded, everything is denied */
         AclRule *rules;
         size_t n_rules;
 };
@@ -37,7 +38,24 @@ Acl *acl_free(Acl *acl) {
                 free(acl->rules[i].pattern);
         free(acl->rules);
         free(acl->path);
+        free(acl->load_error);
         return mfree(acl);
+}
+
+Acl *acl_new_failed(const char *path, const char *error) {
+        Acl *acl = calloc(1, sizeof *acl);
+
+        if (!acl)
+                return NULL;
+        acl->path = strdup(strempty(path));
+        acl->load_error = strdup(isempty(error) ? "unknown error" : error);
+        if (!acl->path || !acl->load_error)
+                return acl_free(acl);
+        return acl;
+}
+
+const char *acl_load_error(const Acl *acl) {
+        return acl ? acl->load_error : NULL;
 }
 
 const char *acl_path(const Acl *acl) {
@@ -53,7 +71,7 @@ static bool rule_matches(const AclRule *r, const char *bridge) {
 }
 
 bool acl_denies(const Acl *acl, const char *bridge) {
-        if (!acl || isempty(bridge))
+        if (!acl || acl->load_error || isempty(bridge))
                 return true;
         for (size_t i = 0; i < acl->n_rules; i++)
                 if (!acl->rules[i].allow && rule_matches(&acl->rules[i], bridge))
@@ -64,7 +82,7 @@ bool acl_denies(const Acl *acl, const char *bridge) {
 bool acl_allows(const Acl *acl, const char *bridge) {
         bool allowed = false;
 
-        if (!acl || isempty(bridge))
+        if (!acl || acl->load_error || isempty(bridge))
                 return false;
         for (size_t i = 0; i < acl->n_rules; i++) {
                 if (!rule_matches(&acl->rules[i], bridge))

@@ -12,6 +12,7 @@
  * rules wherever they appear; a name no rule allows is denied. */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct Acl Acl;
 
@@ -22,8 +23,14 @@ typedef struct Acl Acl;
  * -errno when a file cannot be read; then *ret_error (if given) says "FILE:LINE: what". */
 int acl_load(const char *path, Acl **ret, char **ret_error);
 Acl *acl_free(Acl *acl);
+/* Stand-in for an ACL whose file could not be loaded: allows nothing, denies everything (fail
+ * closed), and remembers why, so refusals can say so. */
+Acl *acl_new_failed(const char *path, const char *error);
+/* Why the ACL could not be loaded; NULL for a loaded one. */
+const char *acl_load_error(const Acl *acl);
 
-/* True when some allow rule matches the bridge and no deny rule does. */
+/* True when some allow rule matches the bridge and no deny rule does. A NULL ACL allows nothing
+ * and denies everything. */
 bool acl_allows(const Acl *acl, const char *bridge);
 /* True when some deny rule matches the bridge. */
 bool acl_denies(const Acl *acl, const char *bridge);

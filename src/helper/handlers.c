@@ -28,6 +28,12 @@ static const char *acl_name(const Acl *acl) {
         return acl_path(acl) ?: NETHELPER_ACL_FILE;
 }
 
+static const char *acl_unusable(const Acl *acl) {
+        if (!acl)
+                return "no ACL";
+        return acl_load_error(acl);
+}
+
 static bool is_ours(const NetdevLink *l) {
         return streq(l->alias, NETDEV_VIRTBUS_ALIAS);
 }
@@ -48,9 +54,9 @@ static int handle_bridge_create(const Acl *acl, const NhBridgeCreate *b, NhReply
         EtherAddr mac;
         int r;
 
-        if (!acl)
-                return reply_error(reply, EPERM, "cannot create bridge %s: %s could not be loaded", b->ifname,
-                                   NETHELPER_ACL_FILE);
+        if (acl_unusable(acl))
+                return reply_error(reply, EPERM, "cannot create bridge %s: ACL not usable: %s", b->ifname,
+                                   acl_unusable(acl));
         /* Names the admin reserved (e.g. "deny br0") are never created, even if free. */
         if (acl_denies(acl, b->ifname))
                 return reply_error(reply, EPERM, "bridge %s is denied by %s", b->ifname, acl_name(acl));
@@ -75,7 +81,8 @@ static int handle_bridge_create(const Acl *acl, const NhBridgeCreate *b, NhReply
         /* From here on the bridge is ours: any failure deletes it again. */
         r = netdev_link_lookup(b->ifname, &link);
         if (r < 0)
-                return reply_error(reply, r, "bridge %s vanished after creation: %s", b->ifname, strerror(-r));
+                return reply_error(reply, r, "bridge %s vanished after creation: %s", b->ifname,
+                                   strerror(-r));
 
         for (size_t i = 0; i < b->n_addresses; i++) {
                 const NhAddress *a = &b->addresses[i];
@@ -114,9 +121,9 @@ static int check_bridge_attach(const Acl *acl, const char *tap, const char *brid
                 return reply_error(reply, r, "cannot look up bridge %s: %s", bridge, strerror(-r));
         if (!streq(ret->kind, "bridge"))
                 return reply_error(reply, EPERM, "%s is not a bridge, cannot attach %s to it", bridge, tap);
-        if (!acl)
-                return reply_error(reply, EPERM, "cannot attach %s to bridge %s: %s could not be loaded", tap,
-                                   bridge, NETHELPER_ACL_FILE);
+        if (acl_unusable(acl))
+                return reply_error(reply, EPERM, "cannot attach %s to bridge %s: ACL not usable: %s", tap,
+                                   bridge, acl_unusable(acl));
         if (acl_denies(acl, bridge))
                 return reply_error(reply, EPERM, "bridge %s is denied by %s", bridge, acl_name(acl));
         if (!is_ours(ret) && !acl_allows(acl, bridge))
@@ -125,7 +132,7 @@ static int check_bridge_attach(const Acl *acl, const char *tap, const char *brid
 }
 
 static int handle_tap_create(const Acl *acl, const NhTapCreate *t, NhReply *reply, int *fds, size_t *n_fds) {
-        NetdevLink bridge = {}, tap;
+        NetdevLink bridge = {}, tap = {};
         uint32_t mtu;
         int r;
 
@@ -164,7 +171,8 @@ static int handle_tap_create(const Acl *acl, const NhTapCreate *t, NhReply *repl
                 memcpy(mac.bytes, t->mac, sizeof mac.bytes);
                 r = netdev_link_set_mac(tap.ifindex, &mac);
                 if (r < 0) {
-                        reply_error(reply, r, "failed to set the MAC address of %s: %s", t->ifname, strerror(-r));
+                        reply_error(reply, r, "failed to set the MAC address of %s: %s", t->ifname,
+                                    strerror(-r));
                         goto fail;
                 }
         }
@@ -174,7 +182,8 @@ static int handle_tap_create(const Acl *acl, const NhTapCreate *t, NhReply *repl
         if (mtu > 0) {
                 r = netdev_link_set_mtu(tap.ifindex, mtu);
                 if (r < 0) {
-                        reply_error(reply, r, "failed to set MTU %u on %s: %s", mtu, t->ifname, strerror(-r));
+                        reply_error(reply, r, "failed to set MTU %u on %s: %s", mtu, t->ifname,
+                                    strerror(-r));
                         goto fail;
                 }
         }
@@ -198,10 +207,9 @@ static int handle_tap_create(const Acl *acl, const NhTapCreate *t, NhReply *repl
         return 0;
 
 fail:
-        /* The tap lives only as long as its fds; delete it explicitly as well in case a queue fd
-         * was already duplicated somewhere. */
-        if (r != -ENODEV)
-                delete_quietly(tap.ifindex, t->ifname);
+        /* Closing the last queue fd removes a non-persistent tap; deleting it first makes that
+         * immediate and explicit. */
+        delete_quietly(tap.ifindex, t->ifname);
         close_many(fds, t->queues);
         return -(int) reply->error;
 }
@@ -231,8 +239,9 @@ static int handle_link_delete(const NhLinkDelete *d, NhReply *reply) {
         }
 
         if (prefix && !startswith(d->ifname, prefix))
-                return reply_error(reply, EPERM, "%s is not a virtbus %s (the name does not start with \"%s\")",
-                                   d->ifname, what, prefix);
+                return reply_error(reply, EPERM,
+                                   "%s is not a virtbus %s (the name does not start with \"%s\")", d->ifname,
+                                   what, prefix);
 
         r = netdev_link_lookup(d->ifname, &link);
         if (r == -ENODEV)
@@ -244,8 +253,8 @@ static int handle_link_delete(const NhLinkDelete *d, NhReply *reply) {
                                    d->ifname, what, isempty(link.kind) ? "none" : link.kind);
         /* Only bridges carrying our marker: an admin's bridge must survive any request. */
         if (d->kind == NH_LINK_BRIDGE && !is_ours(&link))
-                return reply_error(reply, EPERM, "bridge %s was not created by virtbus, refusing to delete it",
-                                   d->ifname);
+                return reply_error(reply, EPERM,
+                                   "bridge %s was not created by virtbus, refusing to delete it", d->ifname);
 
         r = netdev_link_delete(link.ifindex);
         if (r == -ENODEV)

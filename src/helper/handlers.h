@@ -10,8 +10,9 @@
 #include "acl.h"
 #include "protocol.h"
 
-/* Handle one request. acl may be NULL when the ACL file could not be loaded: every decision
- * that needs it is then refused (fail closed); deleting our own links still works.
+/* Handle one request. When the ACL file could not be loaded, pass acl_new_failed() (or NULL):
+ * every decision that needs the ACL is then refused with the reason (fail closed), while
+ * requests that do not consult it (LINK_DELETE, taps without a bridge) still work.
  * Always fills reply (seq, error, message, ifindex, n_fds). On success returns 0 and fds[]
  * (room for NH_QUEUES_MAX) holds *n_fds fds the caller sends and then closes; on failure
  * returns -reply->error and nothing is left behind, no fds either. */

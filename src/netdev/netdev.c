@@ -13,7 +13,6 @@
 #include <sys/ioctl.h>
 
 #include "ifname.h"
-#include "log.h"
 #include "macro.h"
 #include "netdev.h"
 
@@ -36,7 +35,7 @@ static void rtnl_close(Rtnl *n) {
 }
 
 /* libnl folds kernel errors into its own codes (ENODEV and ENOENT both become
- * NLE_OBJ_NOTFOUND, …); keep the real errno so callers can tell "no such device" apart. */
+ * NLE_OBJ_NOTFOUND, ...); keep the kernel's errno for callers and their messages. */
 static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *userdata) {
         int *syserr = userdata;
 
@@ -46,12 +45,23 @@ static int error_cb(struct sockaddr_nl *nla, struct nlmsgerr *e, void *userdata)
 
 static int nlerr_to_errno(int nlerr) {
         static const int table[] = {
-                [NLE_FAILURE] = EIO,        [NLE_INTR] = EINTR,          [NLE_BAD_SOCK] = EBADF,
-                [NLE_AGAIN] = EAGAIN,       [NLE_NOMEM] = ENOMEM,        [NLE_EXIST] = EEXIST,
-                [NLE_INVAL] = EINVAL,       [NLE_RANGE] = ERANGE,        [NLE_MSGSIZE] = EMSGSIZE,
-                [NLE_OPNOTSUPP] = EOPNOTSUPP, [NLE_AF_NOSUPPORT] = EAFNOSUPPORT,
-                [NLE_OBJ_NOTFOUND] = ENODEV, [NLE_NOADDR] = EADDRNOTAVAIL, [NLE_MSG_TRUNC] = EMSGSIZE,
-                [NLE_BUSY] = EBUSY,         [NLE_NOACCESS] = EACCES,     [NLE_PERM] = EPERM,
+                [NLE_FAILURE] = EIO,
+                [NLE_INTR] = EINTR,
+                [NLE_BAD_SOCK] = EBADF,
+                [NLE_AGAIN] = EAGAIN,
+                [NLE_NOMEM] = ENOMEM,
+                [NLE_EXIST] = EEXIST,
+                [NLE_INVAL] = EINVAL,
+                [NLE_RANGE] = ERANGE,
+                [NLE_MSGSIZE] = EMSGSIZE,
+                [NLE_OPNOTSUPP] = EOPNOTSUPP,
+                [NLE_AF_NOSUPPORT] = EAFNOSUPPORT,
+                [NLE_OBJ_NOTFOUND] = ENODEV,
+                [NLE_NOADDR] = EADDRNOTAVAIL,
+                [NLE_MSG_TRUNC] = EMSGSIZE,
+                [NLE_BUSY] = EBUSY,
+                [NLE_NOACCESS] = EACCES,
+                [NLE_PERM] = EPERM,
                 [NLE_NODEV] = ENODEV,
         };
         int e = nlerr < 0 ? -nlerr : nlerr;
@@ -304,7 +314,8 @@ int netdev_bridge_create(const char *ifname, const EtherAddr *mac, uint32_t mtu,
         msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
         if (!msg)
                 return -ENOMEM;
-        if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 || nla_put_string(msg, IFLA_IFNAME, ifname) < 0 ||
+        if (nlmsg_append(msg, &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+            nla_put_string(msg, IFLA_IFNAME, ifname) < 0 ||
             (mac && nla_put(msg, IFLA_ADDRESS, sizeof mac->bytes, mac->bytes) < 0) ||
             (mtu > 0 && nla_put_u32(msg, IFLA_MTU, mtu) < 0))
                 goto overflow;
@@ -383,7 +394,8 @@ int netdev_address_add(int ifindex, const NetdevAddress *a) {
                 uint8_t b[4];
                 uint32_t v, mask = a->prefixlen == 0 ? 0 : UINT32_MAX << (32 - a->prefixlen);
 
-                v = (uint32_t) a->address[0] << 24 | a->address[1] << 16 | a->address[2] << 8 | a->address[3];
+                v = (uint32_t) a->address[0] << 24 | (uint32_t) a->address[1] << 16 |
+                    (uint32_t) a->address[2] << 8 | a->address[3];
                 v |= ~mask;
                 b[0] = v >> 24, b[1] = v >> 16, b[2] = v >> 8, b[3] = v;
                 brd = nl_addr_build(AF_INET, b, sizeof b);

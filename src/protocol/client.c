@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -70,9 +71,18 @@ int nh_call(const char *socket_path, const NhRequest *req, int timeout_ms, NhRep
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
+        /* connect() and send() block while the helper's backlog or queue is full: bound them too. */
+        if (timeout_ms >= 0) {
+                struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+
+                if (tv.tv_sec == 0 && tv.tv_usec == 0)
+                        tv.tv_usec = 1; /* zero would mean "no timeout" */
+                if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
+                        return -errno;
+        }
         strcpy(sa.sun_path, socket_path);
         if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return -errno;
+                return errno == EAGAIN ? -ETIMEDOUT : -errno;
 
         n = send_with_fds(fd, buf, len, NULL, 0);
         /* A helper that refuses us (peer check) answers and hangs up right after accept(); its
@@ -84,6 +94,10 @@ int nh_call(const char *socket_path, const NhRequest *req, int timeout_ms, NhRep
                 return n < 0 ? (int) n : r;
 
         n = recv_with_fds(fd, buf, NH_MESSAGE_MAX, received, ELEMENTSOF(received), &n_received);
+        /* A peer closing with our request unread reports ECONNRESET first, ahead of the reply it
+         * queued before closing; the second read returns that reply (or EOF, never blocks). */
+        if (n == -ECONNRESET)
+                n = recv_with_fds(fd, buf, NH_MESSAGE_MAX, received, ELEMENTSOF(received), &n_received);
         if (n < 0)
                 return (int) n;
         if (n == 0)

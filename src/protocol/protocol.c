@@ -302,10 +302,8 @@ int nh_reply_encode(const NhReply *reply, uint8_t *buf, size_t size) {
 /* Decoding */
 
 typedef struct Attr {
-        uint16_t type;
         uint16_t len;
-        size_t offset; /* of the attribute header within the message */
-        const uint8_t *data;
+        const uint8_t *data; /* points into the caller's buffer */
 } Attr;
 
 typedef struct Parsed {
@@ -397,8 +395,9 @@ static int parse_attrs(const uint8_t *buf, size_t len, Parsed *p, char *err, siz
                                 return -EBADMSG;
                         }
                         if (alen != sizeof(NhAddress)) {
-                                set_error(err, err_size, "attribute %u (ADDRESS) has length %u, expected %zu",
-                                          type, alen, sizeof(NhAddress));
+                                set_error(err, err_size,
+                                          "attribute %u (ADDRESS) has length %u, expected %zu", type, alen,
+                                          sizeof(NhAddress));
                                 return -EBADMSG;
                         }
                         memcpy(&p->addresses[p->n_addresses++], buf + off + NH_ATTR_HEADER_SIZE,
@@ -409,12 +408,7 @@ static int parse_attrs(const uint8_t *buf, size_t len, Parsed *p, char *err, siz
                                           attr_to_string(type), off);
                                 return -EBADMSG;
                         }
-                        p->attrs[type] = (Attr) {
-                                .type = type,
-                                .len = alen,
-                                .offset = off,
-                                .data = buf + off + NH_ATTR_HEADER_SIZE,
-                        };
+                        p->attrs[type] = (Attr) { .len = alen, .data = buf + off + NH_ATTR_HEADER_SIZE };
                 }
                 p->seen |= 1u << type;
                 off += NH_ATTR_HEADER_SIZE + padded;
@@ -422,8 +416,8 @@ static int parse_attrs(const uint8_t *buf, size_t len, Parsed *p, char *err, siz
 
         for (unsigned t = 1; t < _NH_ATTR_MAX; t++)
                 if ((verb_required[p->verb] & (1u << t)) && !(p->seen & (1u << t))) {
-                        set_error(err, err_size, "missing attribute %u (%s) for verb %s", t, attr_to_string(t),
-                                  verb);
+                        set_error(err, err_size, "missing attribute %u (%s) for verb %s", t,
+                                  attr_to_string(t), verb);
                         return -EBADMSG;
                 }
         return 0;
@@ -480,7 +474,8 @@ static int get_bool(const Parsed *p, NhAttr type, bool *ret, char *err, size_t e
 }
 
 /* A string attribute carries exactly one terminating NUL, as its last byte. */
-static int get_string(const Parsed *p, NhAttr type, size_t max, const char **ret, char *err, size_t err_size) {
+static int get_string(const Parsed *p, NhAttr type, size_t max, const char **ret, char *err,
+                      size_t err_size) {
         const Attr *a = &p->attrs[type];
 
         if (a->len == 0 || a->data[a->len - 1] != 0 || memchr(a->data, 0, a->len) != a->data + a->len - 1) {
@@ -507,8 +502,9 @@ static int get_ifname(const Parsed *p, NhAttr type, char ret[static IFNAMSIZ], c
         if (r < 0)
                 return r;
         if (a->len > IFNAMSIZ) {
-                set_error(err, err_size, "attribute %u (%s): interface name \"%s...\" is longer than %d characters",
-                          type, attr_to_string(type), escape_bytes(a->data, IFNAMSIZ - 1, e, sizeof e),
+                set_error(err, err_size,
+                          "attribute %u (%s): interface name \"%s...\" is longer than %d characters", type,
+                          attr_to_string(type), escape_bytes(a->data, IFNAMSIZ - 1, e, sizeof e),
                           IFNAMSIZ - 1);
                 return -EINVAL;
         }
@@ -527,7 +523,8 @@ static int get_mac(const Parsed *p, uint8_t ret[static 6], char *err, size_t err
         char s[ETHER_ADDR_STR_MAX];
 
         if (a->len != 6) {
-                set_error(err, err_size, "attribute %u (MAC) has length %u, expected 6", NH_ATTR_MAC, a->len);
+                set_error(err, err_size, "attribute %u (MAC) has length %u, expected 6", NH_ATTR_MAC,
+                          a->len);
                 return -EBADMSG;
         }
         memcpy(m.bytes, a->data, 6);
@@ -560,7 +557,9 @@ static int check_address(const NhAddress *a, size_t i, char *err, size_t err_siz
                 set_error(err, err_size, "address %zu: prefix length %u exceeds %u", i, a->prefixlen, max);
                 return -EINVAL;
         }
-        if (memcmp(a->reserved, zero, sizeof a->reserved) != 0 || memcmp(a->address + used, zero, 16 - used) != 0) {
+        /* One encoding per address: unused bytes must be zero. */
+        if (memcmp(a->reserved, zero, sizeof a->reserved) != 0 ||
+            memcmp(a->address + used, zero, sizeof a->address - used) != 0) {
                 set_error(err, err_size, "address %zu: non-zero reserved bytes", i);
                 return -EBADMSG;
         }

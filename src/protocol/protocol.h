@@ -127,6 +127,8 @@ const char *nh_verb_to_string(NhVerb v);
 
 /* Client side: connect to the helper socket, send req, wait (at most timeout_ms) for the reply,
  * take up to max_fds fds. Returns 0 when the helper answered (reply->error may still be set),
- * or -errno when it could not be reached or answered garbage. */
+ * or -errno when it could not be reached or answered garbage. A reply with seq 0 and an error
+ * is the helper refusing the connection itself (peer uid not allowed, too many connections),
+ * sent before any request was read; nh_call() takes it as the answer. */
 int nh_call(const char *socket_path, const NhRequest *req, int timeout_ms, NhReply *reply, int *fds,
             size_t max_fds, size_t *n_fds);

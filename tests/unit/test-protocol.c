@@ -1,0 +1,1048 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The helper wire protocol: round trips, and the decoder against every kind of bad input.
+ * The last part runs nh_call() against a scripted fake helper on a private socket. */
+
+#include <glib.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "fdpass.h"
+#include "protocol.h"
+
+/* Raw message builder for inputs the encoder would never produce. */
+typedef struct Msg {
+        uint8_t buf[2 * NH_MESSAGE_MAX + 64];
+        size_t len;
+} Msg;
+
+static void msg_header(Msg *m, uint32_t magic, uint16_t version, uint16_t verb, uint32_t seq) {
+        memset(m, 0, sizeof *m);
+        memcpy(m->buf, &magic, 4);
+        memcpy(m->buf + 4, &version, 2);
+        memcpy(m->buf + 6, &verb, 2);
+        memcpy(m->buf + 8, &seq, 4);
+        m->len = NH_HEADER_SIZE;
+}
+
+static void msg_init(Msg *m, uint16_t verb, uint32_t seq) {
+        msg_header(m, NH_MAGIC, NH_VERSION, verb, seq);
+}
+
+static void msg_attr(Msg *m, uint16_t type, const void *data, uint16_t len) {
+        size_t padded = (len + 3u) & ~3u;
+
+        g_assert_cmpuint(m->len + 4 + padded, <=, sizeof m->buf);
+        memcpy(m->buf + m->len, &type, 2);
+        memcpy(m->buf + m->len + 2, &len, 2);
+        if (len > 0)
+                memcpy(m->buf + m->len + 4, data, len);
+        m->len += 4 + padded;
+}
+
+static void msg_u32(Msg *m, uint16_t type, uint32_t v) {
+        msg_attr(m, type, &v, 4);
+}
+
+static void msg_u8(Msg *m, uint16_t type, uint8_t v) {
+        msg_attr(m, type, &v, 1);
+}
+
+static void msg_str(Msg *m, uint16_t type, const char *s) {
+        msg_attr(m, type, s, strlen(s) + 1);
+}
+
+static void msg_finish(Msg *m) {
+        uint32_t payload = m->len - NH_HEADER_SIZE;
+        memcpy(m->buf + 12, &payload, 4);
+}
+
+/* Decode m, expect error `expected` and an error text containing `needle`. */
+static void assert_decode_fails(const Msg *m, int expected, const char *needle) {
+        char err[NH_ERROR_MESSAGE_MAX];
+        NhRequest req;
+        int r;
+
+        r = nh_request_decode(m->buf, m->len, &req, err, sizeof err);
+        if (r != expected || (needle && !strstr(err, needle)))
+                g_error("decode returned %d (%s) \"%s\", expected %d (%s) containing \"%s\"", r,
+                        g_strerror(-r), err, expected, g_strerror(-expected), needle ? needle : "");
+}
+
+static NhRequest decode_ok(const Msg *m) {
+        char err[NH_ERROR_MESSAGE_MAX];
+        NhRequest req;
+        int r;
+
+        r = nh_request_decode(m->buf, m->len, &req, err, sizeof err);
+        if (r < 0)
+                g_error("decode failed: %d %s", r, err);
+        return req;
+}
+
+static NhRequest sample_bridge(void) {
+        NhRequest req = { .verb = NH_VERB_BRIDGE_CREATE, .seq = 42 };
+        NhBridgeCreate *b = &req.bridge_create;
+
+        strcpy(b->ifname, "virbr1");
+        b->has_mac = true;
+        memcpy(b->mac, (uint8_t[]) { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc }, 6);
+        b->mtu = 9000;
+        b->stp = true;
+        b->forward_delay = 15;
+        b->n_addresses = 2;
+        b->addresses[0] = (NhAddress) { .family = AF_INET, .prefixlen = 24, .address = { 10, 0, 0, 1 } };
+        b->addresses[1] = (NhAddress) {
+                .family = AF_INET6,
+                .prefixlen = 64,
+                .address = { 0xfd, 0, [15] = 1 },
+        };
+        return req;
+}
+
+static NhRequest sample_tap(void) {
+        NhRequest req = { .verb = NH_VERB_TAP_CREATE, .seq = 7 };
+        NhTapCreate *t = &req.tap_create;
+
+        strcpy(t->ifname, "vnet12");
+        t->has_mac = true;
+        memcpy(t->mac, (uint8_t[]) { 0xfe, 0x54, 0x00, 1, 2, 3 }, 6);
+        t->mtu = 1500;
+        t->vnet_hdr = true;
+        t->queues = 4;
+        strcpy(t->bridge, "virbr1");
+        return req;
+}
+
+static NhRequest sample_delete(void) {
+        NhRequest req = { .verb = NH_VERB_LINK_DELETE, .seq = UINT32_MAX };
+
+        strcpy(req.link_delete.ifname, "macvtap3");
+        req.link_delete.kind = NH_LINK_MACVTAP;
+        return req;
+}
+
+static Msg encode(const NhRequest *req) {
+        Msg m = {};
+        int r;
+
+        r = nh_request_encode(req, m.buf, sizeof m.buf);
+        g_assert_cmpint(r, >, 0);
+        m.len = r;
+        return m;
+}
+
+static void assert_request_equal(const NhRequest *a, const NhRequest *b) {
+        g_assert_cmpint(a->verb, ==, b->verb);
+        g_assert_cmpuint(a->seq, ==, b->seq);
+        switch (a->verb) {
+        case NH_VERB_BRIDGE_CREATE: {
+                const NhBridgeCreate *x = &a->bridge_create, *y = &b->bridge_create;
+                g_assert_cmpstr(x->ifname, ==, y->ifname);
+                g_assert_cmpint(x->has_mac, ==, y->has_mac);
+                if (x->has_mac)
+                        g_assert_cmpmem(x->mac, 6, y->mac, 6);
+                g_assert_cmpuint(x->mtu, ==, y->mtu);
+                g_assert_cmpint(x->stp, ==, y->stp);
+                g_assert_cmpuint(x->forward_delay, ==, y->forward_delay);
+                g_assert_cmpuint(x->n_addresses, ==, y->n_addresses);
+                g_assert_cmpmem(x->addresses, x->n_addresses * sizeof(NhAddress), y->addresses,
+                                y->n_addresses * sizeof(NhAddress));
+                break;
+        }
+        case NH_VERB_TAP_CREATE: {
+                const NhTapCreate *x = &a->tap_create, *y = &b->tap_create;
+                g_assert_cmpstr(x->ifname, ==, y->ifname);
+                g_assert_cmpint(x->has_mac, ==, y->has_mac);
+                if (x->has_mac)
+                        g_assert_cmpmem(x->mac, 6, y->mac, 6);
+                g_assert_cmpuint(x->mtu, ==, y->mtu);
+                g_assert_cmpint(x->vnet_hdr, ==, y->vnet_hdr);
+                g_assert_cmpuint(x->queues ?: 1, ==, y->queues ?: 1);
+                g_assert_cmpstr(x->bridge, ==, y->bridge);
+                break;
+        }
+        case NH_VERB_LINK_DELETE:
+                g_assert_cmpstr(a->link_delete.ifname, ==, b->link_delete.ifname);
+                g_assert_cmpint(a->link_delete.kind, ==, b->link_delete.kind);
+                break;
+        default:
+                g_assert_not_reached();
+        }
+}
+
+static void test_roundtrip_bridge(void) {
+        NhRequest req = sample_bridge(), out;
+        Msg m;
+
+        m = encode(&req);
+        g_assert_cmpuint(m.len % 4, ==, 0);
+        out = decode_ok(&m);
+        assert_request_equal(&req, &out);
+
+        /* Minimal: no MAC, no MTU, no addresses, STP off. */
+        req = (NhRequest) { .verb = NH_VERB_BRIDGE_CREATE, .seq = 1 };
+        strcpy(req.bridge_create.ifname, "b");
+        m = encode(&req);
+        out = decode_ok(&m);
+        assert_request_equal(&req, &out);
+        g_assert_false(out.bridge_create.has_mac);
+
+        /* The maximum number of addresses. */
+        req = sample_bridge();
+        req.bridge_create.n_addresses = NH_ADDRESSES_MAX;
+        for (unsigned i = 0; i < NH_ADDRESSES_MAX; i++)
+                req.bridge_create.addresses[i] =
+                        (NhAddress) { .family = AF_INET, .prefixlen = i, .address = { 192, 168, i, 1 } };
+        m = encode(&req);
+        out = decode_ok(&m);
+        assert_request_equal(&req, &out);
+}
+
+static void test_roundtrip_tap(void) {
+        NhRequest req = sample_tap(), out;
+        Msg m;
+
+        m = encode(&req);
+        out = decode_ok(&m);
+        assert_request_equal(&req, &out);
+
+        /* Defaults: no bridge, queues absent = 1, no MAC/MTU. */
+        req = (NhRequest) { .verb = NH_VERB_TAP_CREATE, .seq = 9 };
+        strcpy(req.tap_create.ifname, "vnet0");
+        m = encode(&req);
+        out = decode_ok(&m);
+        g_assert_cmpuint(out.tap_create.queues, ==, 1);
+        g_assert_cmpstr(out.tap_create.bridge, ==, "");
+        g_assert_false(out.tap_create.has_mac);
+        g_assert_cmpuint(out.tap_create.mtu, ==, 0);
+
+        req.tap_create.queues = NH_QUEUES_MAX;
+        m = encode(&req);
+        out = decode_ok(&m);
+        g_assert_cmpuint(out.tap_create.queues, ==, NH_QUEUES_MAX);
+}
+
+static void test_roundtrip_delete(void) {
+        for (NhLinkKind k = NH_LINK_BRIDGE; k < _NH_LINK_KIND_MAX; k++) {
+                NhRequest req = sample_delete(), out;
+                Msg m;
+
+                req.link_delete.kind = k;
+                m = encode(&req);
+                out = decode_ok(&m);
+                assert_request_equal(&req, &out);
+        }
+}
+
+static void test_roundtrip_reply(void) {
+        NhReply reply = { .seq = 5, .error = 0, .ifindex = 17, .n_fds = 4 }, out;
+        uint8_t buf[NH_MESSAGE_MAX];
+        char err[NH_ERROR_MESSAGE_MAX];
+        int len;
+
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        g_assert_cmpint(len, >, 0);
+        g_assert_cmpint(nh_reply_decode(buf, len, &out, err, sizeof err), ==, 0);
+        g_assert_cmpuint(out.seq, ==, 5);
+        g_assert_cmpuint(out.error, ==, 0);
+        g_assert_cmpuint(out.ifindex, ==, 17);
+        g_assert_cmpuint(out.n_fds, ==, 4);
+        g_assert_cmpstr(out.message, ==, "");
+
+        reply = (NhReply) { .seq = 6, .error = EPERM };
+        strcpy(reply.message, "bridge br0 is not allowed by /etc/virtbus/nethelper.conf");
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        g_assert_cmpint(nh_reply_decode(buf, len, &out, err, sizeof err), ==, 0);
+        g_assert_cmpuint(out.error, ==, EPERM);
+        g_assert_cmpstr(out.message, ==, reply.message);
+
+        /* A message filling the whole array (not terminated) is cut, never refused. */
+        memset(reply.message, 'x', sizeof reply.message);
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        g_assert_cmpint(nh_reply_decode(buf, len, &out, err, sizeof err), ==, 0);
+        g_assert_cmpuint(strlen(out.message), ==, NH_ERROR_MESSAGE_MAX - 1);
+
+        /* Truncated replies are refused at every length. */
+        reply = (NhReply) { .seq = 1, .error = ENOENT, .ifindex = 3, .n_fds = 1 };
+        strcpy(reply.message, "x");
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        for (int l = 0; l < len; l++)
+                g_assert_cmpint(nh_reply_decode(buf, l, &out, err, sizeof err), <, 0);
+}
+
+static void test_reply_bad(void) {
+        char err[NH_ERROR_MESSAGE_MAX];
+        NhReply out;
+        Msg m;
+
+        /* A request is not a reply. */
+        NhRequest req = sample_tap();
+        m = encode(&req);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EOPNOTSUPP);
+
+        /* ERRNO is required. */
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EBADMSG);
+        g_assert_nonnull(strstr(err, "missing attribute 11 (ERRNO)"));
+
+        /* Request attributes are not allowed in a reply. */
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 0);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EBADMSG);
+        g_assert_nonnull(strstr(err, "attribute 1 (IFNAME) not allowed for verb REPLY"));
+
+        /* Too many fds, unterminated error text, too long error text. */
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 0);
+        msg_u32(&m, NH_ATTR_N_FDS, FDPASS_MAX + 1);
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EINVAL);
+
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 1);
+        msg_attr(&m, NH_ATTR_ERROR, "abc", 3);
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EBADMSG);
+
+        char long_text[NH_ERROR_MESSAGE_MAX + 10];
+        memset(long_text, 'y', sizeof long_text - 1);
+        long_text[sizeof long_text - 1] = 0;
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 1);
+        msg_str(&m, NH_ATTR_ERROR, long_text);
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EINVAL);
+}
+
+static void test_encode_errors(void) {
+        NhRequest req = sample_bridge();
+        uint8_t small[24];
+
+        g_assert_cmpint(nh_request_encode(&req, small, sizeof small), ==, -EMSGSIZE);
+        g_assert_cmpint(nh_request_encode(&req, small, 4), ==, -EMSGSIZE);
+
+        req.bridge_create.n_addresses = NH_ADDRESSES_MAX + 1;
+        uint8_t buf[NH_MESSAGE_MAX];
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+
+        req = sample_tap();
+        memset(req.tap_create.ifname, 'a', sizeof req.tap_create.ifname); /* unterminated */
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+
+        req = sample_tap();
+        req.verb = 77;
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+        req.verb = NH_VERB_REPLY;
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+}
+
+/* Every prefix of a valid message is refused, both as it is (payload length then disagrees
+ * with the datagram) and with the header's payload length patched to match the cut. */
+static void test_truncated(void) {
+        const NhRequest reqs[] = { sample_bridge(), sample_tap(), sample_delete() };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(reqs); i++) {
+                Msg full = encode(&reqs[i]);
+
+                for (size_t l = 0; l < full.len; l++) {
+                        Msg m = full;
+
+                        m.len = l;
+                        if (l < NH_HEADER_SIZE) {
+                                assert_decode_fails(&m, -EBADMSG, "truncated header");
+                                continue;
+                        }
+                        assert_decode_fails(&m, -EBADMSG, "payload length");
+                        msg_finish(&m);
+                        {
+                                char err[NH_ERROR_MESSAGE_MAX];
+                                NhRequest out;
+                                int r = nh_request_decode(m.buf, m.len, &out, err, sizeof err);
+
+                                /* A cut exactly between attributes can still be a complete (shorter)
+                                 * request; anything else must fail. */
+                                if (r == 0)
+                                        g_assert_cmpuint(out.seq, ==, reqs[i].seq);
+                                else
+                                        g_assert_true(r == -EBADMSG || r == -EINVAL);
+                        }
+                }
+        }
+
+        /* The exact message from the spec. */
+        NhRequest req = sample_bridge();
+        Msg m = encode(&req);
+        /* IFNAME(4+8) MAC(4+8) MTU(4+4) at 16..44: cut inside the MTU attribute's value */
+        m.len = 16 + 12 + 12 + 6;
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "truncated attribute at offset 40");
+}
+
+static void test_oversized(void) {
+        Msg m;
+        char err[NH_ERROR_MESSAGE_MAX];
+        NhRequest out;
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1234);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        while (m.len <= NH_MESSAGE_MAX)
+                msg_u32(&m, NH_ATTR_MTU, 1500);
+        msg_finish(&m);
+        g_assert_cmpint(nh_request_decode(m.buf, m.len, &out, err, sizeof err), ==, -EMSGSIZE);
+        g_assert_cmpuint(out.seq, ==, 1234); /* so the error reply can carry it */
+        g_assert_nonnull(strstr(err, "exceeds"));
+}
+
+static void test_bad_header(void) {
+        Msg m;
+        char err[NH_ERROR_MESSAGE_MAX];
+        NhRequest out;
+
+        msg_header(&m, 0x12345678, NH_VERSION, NH_VERB_LINK_DELETE, 99);
+        msg_finish(&m);
+        g_assert_cmpint(nh_request_decode(m.buf, m.len, &out, err, sizeof err), ==, -EPROTO);
+        g_assert_cmpuint(out.seq, ==, 99);
+        g_assert_nonnull(strstr(err, "bad magic"));
+
+        msg_header(&m, NH_MAGIC, NH_VERSION + 1, NH_VERB_LINK_DELETE, 99);
+        msg_finish(&m);
+        g_assert_cmpint(nh_request_decode(m.buf, m.len, &out, err, sizeof err), ==, -EPROTO);
+        g_assert_nonnull(strstr(err, "version"));
+
+        /* Payload length larger / smaller than what arrived. */
+        msg_init(&m, NH_VERB_LINK_DELETE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_u32(&m, NH_ATTR_LINK_KIND, NH_LINK_TAP);
+        msg_finish(&m);
+        m.len += 4;
+        assert_decode_fails(&m, -EBADMSG, "payload length");
+        m.len -= 8;
+        assert_decode_fails(&m, -EBADMSG, "payload length");
+
+        /* NULL and empty input. */
+        g_assert_cmpint(nh_request_decode(NULL, 0, &out, err, sizeof err), ==, -EBADMSG);
+        g_assert_cmpint(nh_request_decode(m.buf, 0, &out, NULL, 0), ==, -EBADMSG);
+}
+
+static void test_unknown_verb(void) {
+        Msg m;
+
+        msg_init(&m, 99, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EOPNOTSUPP, "unknown verb 99");
+
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 0);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EOPNOTSUPP, "unknown verb 0");
+
+        g_assert_cmpstr(nh_verb_to_string(NH_VERB_TAP_CREATE), ==, "TAP_CREATE");
+        g_assert_cmpstr(nh_verb_to_string(NH_VERB_BRIDGE_CREATE), ==, "BRIDGE_CREATE");
+        g_assert_cmpstr(nh_verb_to_string(NH_VERB_LINK_DELETE), ==, "LINK_DELETE");
+        g_assert_null(nh_verb_to_string(_NH_VERB_MAX));
+        g_assert_null(nh_verb_to_string(1000));
+}
+
+static void test_bad_attributes(void) {
+        Msg m;
+
+        /* unknown type */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_u32(&m, 99, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "unknown attribute 99 at offset 28");
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_attr(&m, NH_ATTR_UNSPEC, NULL, 0);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "unknown attribute 0");
+
+        /* valid attribute, wrong verb */
+        msg_init(&m, NH_VERB_BRIDGE_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+        msg_str(&m, NH_ATTR_BRIDGE, "br0");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 7 (BRIDGE) not allowed for verb BRIDGE_CREATE");
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_u8(&m, NH_ATTR_STP, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 4 (STP) not allowed for verb TAP_CREATE");
+
+        msg_init(&m, NH_VERB_LINK_DELETE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_u32(&m, NH_ATTR_LINK_KIND, NH_LINK_TAP);
+        msg_u32(&m, NH_ATTR_ERRNO, 0);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 11 (ERRNO) not allowed for verb LINK_DELETE");
+
+        /* duplicates */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_str(&m, NH_ATTR_IFNAME, "vnet1");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "duplicate attribute 1 (IFNAME)");
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_u32(&m, NH_ATTR_QUEUES, 2);
+        msg_u32(&m, NH_ATTR_QUEUES, 2);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "duplicate attribute 9 (QUEUES)");
+
+        /* ADDRESS may repeat, up to the limit */
+        NhAddress a = { .family = AF_INET, .prefixlen = 8, .address = { 10, 0, 0, 1 } };
+        msg_init(&m, NH_VERB_BRIDGE_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+        for (int i = 0; i < NH_ADDRESSES_MAX; i++)
+                msg_attr(&m, NH_ATTR_ADDRESS, &a, sizeof a);
+        msg_finish(&m);
+        NhRequest out = decode_ok(&m);
+        g_assert_cmpuint(out.bridge_create.n_addresses, ==, NH_ADDRESSES_MAX);
+        msg_attr(&m, NH_ATTR_ADDRESS, &a, sizeof a);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "more than 16 attributes 6 (ADDRESS)");
+
+        /* missing required attributes */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_u32(&m, NH_ATTR_QUEUES, 2);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "missing attribute 1 (IFNAME) for verb TAP_CREATE");
+
+        msg_init(&m, NH_VERB_LINK_DELETE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "missing attribute 10 (LINK_KIND) for verb LINK_DELETE");
+
+        /* attribute length beyond the message */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        {
+                uint16_t t = NH_ATTR_MTU, l = 0xffff;
+                memcpy(m.buf + m.len, &t, 2);
+                memcpy(m.buf + m.len + 2, &l, 2);
+                m.len += 8;
+        }
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "truncated attribute at offset 28");
+
+        /* non-zero padding */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        m.buf[m.len - 1] = 0xff;
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "non-zero padding");
+
+        /* dangling bytes shorter than an attribute header */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        m.len += 2;
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "truncated attribute at offset 28");
+}
+
+static void test_strings(void) {
+        Msg m;
+
+        /* unterminated */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_attr(&m, NH_ATTR_IFNAME, "vnet0", 5);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 1 (IFNAME) is not a NUL-terminated string");
+
+        /* embedded NUL */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_attr(&m, NH_ATTR_IFNAME, "vn\0et0", 7);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "NUL-terminated");
+
+        /* empty attribute and empty string */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_attr(&m, NH_ATTR_IFNAME, NULL, 0);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "NUL-terminated");
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "invalid interface name");
+
+        /* bridge attribute gets the same treatment */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_attr(&m, NH_ATTR_BRIDGE, "br0", 3);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 7 (BRIDGE) is not a NUL-terminated string");
+}
+
+static void test_bad_ifnames(void) {
+        static const char *const bad[] = {
+                "a/b", "..", ".", "a b", " lead", "tab\tx", "a:b", "%d", "0123456789abcdef",
+                "waytoolonginterfacename", "\x01", "\x7f", "nl\n", "../etc",
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                Msg m;
+
+                msg_init(&m, NH_VERB_LINK_DELETE, 1);
+                msg_str(&m, NH_ATTR_IFNAME, bad[i]);
+                msg_u32(&m, NH_ATTR_LINK_KIND, NH_LINK_TAP);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, "attribute 1 (IFNAME)");
+
+                msg_init(&m, NH_VERB_TAP_CREATE, 1);
+                msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+                msg_str(&m, NH_ATTR_BRIDGE, bad[i]);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, "attribute 7 (BRIDGE)");
+        }
+
+        /* Control characters are escaped in the error text. */
+        Msg m;
+        char err[NH_ERROR_MESSAGE_MAX];
+        NhRequest out;
+        msg_init(&m, NH_VERB_LINK_DELETE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "a\nb");
+        msg_u32(&m, NH_ATTR_LINK_KIND, NH_LINK_TAP);
+        msg_finish(&m);
+        g_assert_cmpint(nh_request_decode(m.buf, m.len, &out, err, sizeof err), ==, -EINVAL);
+        g_assert_nonnull(strstr(err, "a\\x0ab"));
+        g_assert_null(strchr(err, '\n'));
+
+        /* 15 characters is the maximum and fine. */
+        msg_init(&m, NH_VERB_LINK_DELETE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet56789abcdef");
+        msg_u32(&m, NH_ATTR_LINK_KIND, NH_LINK_TAP);
+        msg_finish(&m);
+        out = decode_ok(&m);
+        g_assert_cmpstr(out.link_delete.ifname, ==, "vnet56789abcdef");
+}
+
+static void test_ranges(void) {
+        static const struct {
+                uint16_t verb, type;
+                uint32_t value;
+                int ok;
+        } cases[] = {
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_MTU, 0, false },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_MTU, 67, false },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_MTU, 68, true },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_MTU, 65535, true },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_MTU, 65536, false },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_MTU, UINT32_MAX, false },
+                { NH_VERB_TAP_CREATE, NH_ATTR_MTU, 67, false },
+                { NH_VERB_TAP_CREATE, NH_ATTR_MTU, 1500, true },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_FORWARD_DELAY, 0, true },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_FORWARD_DELAY, 30, true },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_FORWARD_DELAY, 31, false },
+                { NH_VERB_TAP_CREATE, NH_ATTR_QUEUES, 0, false },
+                { NH_VERB_TAP_CREATE, NH_ATTR_QUEUES, 1, true },
+                { NH_VERB_TAP_CREATE, NH_ATTR_QUEUES, NH_QUEUES_MAX, true },
+                { NH_VERB_TAP_CREATE, NH_ATTR_QUEUES, NH_QUEUES_MAX + 1, false },
+                { NH_VERB_LINK_DELETE, NH_ATTR_LINK_KIND, 0, false },
+                { NH_VERB_LINK_DELETE, NH_ATTR_LINK_KIND, NH_LINK_BRIDGE, true },
+                { NH_VERB_LINK_DELETE, NH_ATTR_LINK_KIND, NH_LINK_MACVTAP, true },
+                { NH_VERB_LINK_DELETE, NH_ATTR_LINK_KIND, _NH_LINK_KIND_MAX, false },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                Msg m;
+
+                msg_init(&m, cases[i].verb, 1);
+                msg_str(&m, NH_ATTR_IFNAME, cases[i].verb == NH_VERB_BRIDGE_CREATE ? "virbr0" : "vnet0");
+                if (cases[i].verb == NH_VERB_LINK_DELETE)
+                        msg_u32(&m, NH_ATTR_LINK_KIND, cases[i].value);
+                else
+                        msg_u32(&m, cases[i].type, cases[i].value);
+                msg_finish(&m);
+                if (cases[i].ok)
+                        decode_ok(&m);
+                else
+                        assert_decode_fails(&m, -EINVAL, "out of range");
+        }
+
+        /* Booleans are 0 or 1, one byte. */
+        Msg m;
+        msg_init(&m, NH_VERB_BRIDGE_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+        msg_u8(&m, NH_ATTR_STP, 2);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "attribute 4 (STP) value 2 is not 0 or 1");
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_u32(&m, NH_ATTR_VNET_HDR, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 8 (VNET_HDR) has length 4, expected 1");
+
+        /* Integers have exactly 4 bytes. */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_attr(&m, NH_ATTR_MTU, (uint16_t[]) { 1500 }, 2);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 3 (MTU) has length 2, expected 4");
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_attr(&m, NH_ATTR_QUEUES, (uint64_t[]) { 2 }, 8);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 9 (QUEUES) has length 8, expected 4");
+
+        /* MAC: 6 bytes, unicast. */
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0, 1, 2 }, 5);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 2 (MAC) has length 5, expected 6");
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0x01, 0x00, 0x5e, 1, 2, 3 }, 6);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "01:00:5e:01:02:03 is not a unicast address");
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_attr(&m, NH_ATTR_MAC, (uint8_t[6]) {}, 6);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "not a unicast address");
+}
+
+static void test_addresses(void) {
+        static const struct {
+                NhAddress a;
+                int expected;
+                const char *needle;
+        } cases[] = {
+                { { .family = AF_INET, .prefixlen = 32, .address = { 1, 2, 3, 4 } }, 0, NULL },
+                { { .family = AF_INET, .prefixlen = 33 }, -EINVAL, "prefix length 33 exceeds 32" },
+                { { .family = AF_INET6, .prefixlen = 128 }, 0, NULL },
+                { { .family = AF_INET6, .prefixlen = 129 }, -EINVAL, "prefix length 129 exceeds 128" },
+                { { .family = AF_UNIX, .prefixlen = 8 }, -EINVAL, "unsupported address family 1" },
+                { { .family = 0 }, -EINVAL, "unsupported address family 0" },
+                { { .family = AF_INET, .prefixlen = 8, .reserved = { 1 } }, -EBADMSG, "reserved" },
+                { { .family = AF_INET, .prefixlen = 8, .address = { 10, 0, 0, 1, 9 } },
+                  -EBADMSG,
+                  "reserved" },
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+                Msg m;
+
+                msg_init(&m, NH_VERB_BRIDGE_CREATE, 1);
+                msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+                msg_attr(&m, NH_ATTR_ADDRESS, &cases[i].a, sizeof cases[i].a);
+                msg_finish(&m);
+                if (cases[i].expected == 0)
+                        decode_ok(&m);
+                else
+                        assert_decode_fails(&m, cases[i].expected, cases[i].needle);
+        }
+
+        Msg m;
+        msg_init(&m, NH_VERB_BRIDGE_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+        msg_attr(&m, NH_ATTR_ADDRESS, &cases[0].a, sizeof cases[0].a - 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 6 (ADDRESS) has length 19, expected 20");
+}
+
+/* Property over random input: decoding never crashes or reads out of bounds (run under ASan
+ * to check the latter), and whatever it accepts re-encodes to a message that decodes equally. */
+static void check_random_input(const uint8_t *buf, size_t len) {
+        char err[NH_ERROR_MESSAGE_MAX];
+        NhRequest req, again;
+        NhReply reply;
+        uint8_t copy[NH_MESSAGE_MAX + 64];
+        int r, l;
+
+        /* Decode from an exact-size heap copy so ASan catches any overread. */
+        g_autofree uint8_t *exact = g_memdup2(buf, len ? len : 1);
+
+        r = nh_request_decode(exact, len, &req, err, sizeof err);
+        g_assert_cmpuint(strnlen(err, sizeof err), <, sizeof err);
+        if (r == 0) {
+                l = nh_request_encode(&req, copy, sizeof copy);
+                g_assert_cmpint(l, >, 0);
+                g_assert_cmpint(nh_request_decode(copy, l, &again, err, sizeof err), ==, 0);
+                assert_request_equal(&req, &again);
+        } else
+                g_assert_true(r == -EBADMSG || r == -EPROTO || r == -EMSGSIZE || r == -EOPNOTSUPP ||
+                              r == -EINVAL);
+        (void) nh_reply_decode(exact, len, &reply, err, sizeof err);
+        g_assert_cmpuint(strnlen(reply.message, sizeof reply.message), <, sizeof reply.message);
+}
+
+static void test_random_garbage(void) {
+        g_autoptr(GRand) rand = g_rand_new_with_seed(0x5eed);
+        const NhRequest samples[] = { sample_bridge(), sample_tap(), sample_delete() };
+        uint8_t buf[NH_MESSAGE_MAX + 64];
+        unsigned accepted = 0;
+
+        for (unsigned iter = 0; iter < 30000; iter++) {
+                unsigned mode = iter % 3;
+                size_t len;
+
+                if (mode == 0) {
+                        /* pure noise, sometimes with a valid header */
+                        len = g_rand_int_range(rand, 0, sizeof buf);
+                        for (size_t i = 0; i < len; i++)
+                                buf[i] = g_rand_int(rand);
+                        if (len >= NH_HEADER_SIZE && g_rand_boolean(rand)) {
+                                uint32_t magic = NH_MAGIC, payload = len - NH_HEADER_SIZE;
+                                uint16_t version = NH_VERSION, verb = g_rand_int_range(rand, 0, 5);
+
+                                memcpy(buf, &magic, 4);
+                                memcpy(buf + 4, &version, 2);
+                                memcpy(buf + 6, &verb, 2);
+                                memcpy(buf + 12, &payload, 4);
+                        }
+                } else if (mode == 1) {
+                        /* a valid message with a few bytes flipped */
+                        Msg m = encode(&samples[g_rand_int_range(rand, 0, G_N_ELEMENTS(samples))]);
+                        unsigned flips = g_rand_int_range(rand, 1, 4);
+
+                        for (unsigned f = 0; f < flips; f++)
+                                m.buf[g_rand_int_range(rand, 0, m.len)] ^=
+                                        1u << g_rand_int_range(rand, 0, 8);
+                        len = m.len;
+                        memcpy(buf, m.buf, len);
+                } else {
+                        /* a soup of well-framed attributes with random types, lengths and values */
+                        Msg m;
+
+                        msg_init(&m, g_rand_int_range(rand, 0, 5), g_rand_int(rand));
+                        while (m.len < NH_MESSAGE_MAX - 64 && g_rand_int_range(rand, 0, 8) != 0) {
+                                uint8_t v[24];
+                                uint16_t alen = g_rand_int_range(rand, 0, sizeof v);
+
+                                for (size_t i = 0; i < alen; i++)
+                                        v[i] = g_rand_boolean(rand) ? g_rand_int(rand)
+                                                                    : (guint32) g_rand_int_range(rand, 0, 3);
+                                msg_attr(&m, g_rand_int_range(rand, 0, _NH_ATTR_MAX + 2), v, alen);
+                        }
+                        msg_finish(&m);
+                        len = m.len;
+                        memcpy(buf, m.buf, len);
+                }
+                check_random_input(buf, len);
+                accepted += nh_request_decode(buf, len, &(NhRequest) {}, NULL, 0) == 0;
+        }
+        g_test_message("random inputs accepted: %u of 30000", accepted);
+}
+
+/* nh_call() against a scripted server. */
+
+typedef enum FakeMode {
+        FAKE_OK_WITH_FDS,
+        FAKE_WRONG_SEQ,
+        FAKE_FD_COUNT_MISMATCH,
+        FAKE_GARBAGE,
+        FAKE_SILENT,
+        FAKE_REFUSE_PEER,
+        FAKE_REFUSE_PEER_LATE,
+        FAKE_HANG_UP,
+} FakeMode;
+
+typedef struct Fake {
+        int listen_fd;
+        FakeMode mode;
+        char *path;
+        char *dir;
+} Fake;
+
+static gpointer fake_server(gpointer userdata) {
+        Fake *f = userdata;
+        uint8_t buf[NH_MESSAGE_MAX];
+        char err[NH_ERROR_MESSAGE_MAX];
+        NhRequest req = {};
+        NhReply reply = {};
+        int fds[2] = { -1, -1 };
+        size_t n_fds = 0;
+        ssize_t n;
+        int c, len;
+
+        c = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        g_assert_cmpint(c, >=, 0);
+
+        if (f->mode == FAKE_REFUSE_PEER || f->mode == FAKE_REFUSE_PEER_LATE) {
+                /* LATE: the request is in our queue when we hang up, so the client first sees
+                 * ECONNRESET and must still find the reply. */
+                if (f->mode == FAKE_REFUSE_PEER_LATE)
+                        g_usleep(200 * 1000);
+                reply = (NhReply) { .seq = 0, .error = EPERM };
+                strcpy(reply.message, "peer uid 65534 is not allowed to use the helper");
+                len = nh_reply_encode(&reply, buf, sizeof buf);
+                g_assert_cmpint(send_with_fds(c, buf, len, NULL, 0), ==, len);
+                close(c);
+                return NULL;
+        }
+
+        n = recv_with_fds(c, buf, sizeof buf, NULL, 0, NULL);
+        g_assert_cmpint(n, >, 0);
+        g_assert_cmpint(nh_request_decode(buf, n, &req, err, sizeof err), ==, 0);
+
+        switch (f->mode) {
+        case FAKE_SILENT: {
+                struct pollfd p = { .fd = c, .events = POLLIN };
+                (void) poll(&p, 1, 5000); /* until the client gives up and closes */
+                close(c);
+                return NULL;
+        }
+        case FAKE_HANG_UP:
+                close(c);
+                return NULL;
+        case FAKE_GARBAGE:
+                memset(buf, 0xab, 64);
+                g_assert_cmpint(send_with_fds(c, buf, 64, NULL, 0), ==, 64);
+                close(c);
+                return NULL;
+        default:
+                break;
+        }
+
+        reply = (NhReply) { .seq = req.seq, .ifindex = 7, .n_fds = 2 };
+        if (f->mode == FAKE_WRONG_SEQ)
+                reply.seq++;
+        fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        fds[1] = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+        n_fds = f->mode == FAKE_FD_COUNT_MISMATCH ? 1 : 2;
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        g_assert_cmpint(send_with_fds(c, buf, len, fds, n_fds), ==, len);
+        close(fds[0]);
+        close(fds[1]);
+        close(c);
+        return NULL;
+}
+
+static void fake_start(Fake *f, FakeMode mode, GThread **thread) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        g_autoptr(GError) error = NULL;
+
+        f->mode = mode;
+        f->dir = g_dir_make_tmp("test-protocol-XXXXXX", &error);
+        g_assert_no_error(error);
+        f->path = g_build_filename(f->dir, "sock", NULL);
+        g_strlcpy(sa.sun_path, f->path, sizeof sa.sun_path);
+        f->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(f->listen_fd, >=, 0);
+        g_assert_cmpint(bind(f->listen_fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
+        g_assert_cmpint(listen(f->listen_fd, 4), ==, 0);
+        *thread = g_thread_new("fake-helper", fake_server, f);
+}
+
+static void fake_stop(Fake *f, GThread *thread) {
+        g_thread_join(thread);
+        close(f->listen_fd);
+        g_unlink(f->path);
+        g_rmdir(f->dir);
+        g_free(f->path);
+        g_free(f->dir);
+}
+
+static int fd_count(void) {
+        g_autoptr(GDir) d = g_dir_open("/proc/self/fd", 0, NULL);
+        int n = 0;
+
+        g_assert_nonnull(d);
+        while (g_dir_read_name(d))
+                n++;
+        return n;
+}
+
+static int run_client(FakeMode mode, NhReply *reply, int *fds, size_t max_fds, size_t *n_fds, int timeout) {
+        NhRequest req = sample_tap();
+        GThread *thread;
+        Fake f = {};
+        int r;
+
+        fake_start(&f, mode, &thread);
+        r = nh_call(f.path, &req, timeout, reply, fds, max_fds, n_fds);
+        fake_stop(&f, thread);
+        return r;
+}
+
+static void test_client(void) {
+        NhReply reply;
+        int fds[4] = { -1, -1, -1, -1 };
+        size_t n_fds = 99;
+        int before = fd_count(), r;
+        struct stat st;
+
+        r = run_client(FAKE_OK_WITH_FDS, &reply, fds, G_N_ELEMENTS(fds), &n_fds, 5000);
+        g_assert_cmpint(r, ==, 0);
+        g_assert_cmpuint(reply.error, ==, 0);
+        g_assert_cmpuint(reply.ifindex, ==, 7);
+        g_assert_cmpuint(n_fds, ==, 2);
+        g_assert_cmpint(fstat(fds[0], &st), ==, 0);
+        g_assert_true(S_ISCHR(st.st_mode));
+        g_assert_cmpint(fcntl(fds[1], F_GETFD), ==, FD_CLOEXEC);
+        close(fds[0]);
+        close(fds[1]);
+
+        /* Fewer slots than fds: the extra one is closed, not leaked. */
+        r = run_client(FAKE_OK_WITH_FDS, &reply, fds, 1, &n_fds, 5000);
+        g_assert_cmpint(r, ==, 0);
+        g_assert_cmpuint(n_fds, ==, 1);
+        close(fds[0]);
+
+        g_assert_cmpint(run_client(FAKE_WRONG_SEQ, &reply, fds, 4, &n_fds, 5000), ==, -EBADMSG);
+        g_assert_cmpuint(n_fds, ==, 0);
+        g_assert_cmpint(run_client(FAKE_FD_COUNT_MISMATCH, &reply, fds, 4, &n_fds, 5000), ==, -EBADMSG);
+        g_assert_cmpint(run_client(FAKE_GARBAGE, &reply, fds, 4, &n_fds, 5000), ==, -EPROTO);
+        g_assert_cmpint(run_client(FAKE_SILENT, &reply, fds, 4, &n_fds, 300), ==, -ETIMEDOUT);
+        g_assert_cmpint(run_client(FAKE_HANG_UP, &reply, fds, 4, &n_fds, 5000), ==, -ECONNRESET);
+
+        /* A connection-level refusal (seq 0) is an answer, not garbage. */
+        r = run_client(FAKE_REFUSE_PEER, &reply, fds, 4, &n_fds, 5000);
+        g_assert_cmpint(r, ==, 0);
+        g_assert_cmpuint(reply.error, ==, EPERM);
+        g_assert_cmpstr(reply.message, ==, "peer uid 65534 is not allowed to use the helper");
+        r = run_client(FAKE_REFUSE_PEER_LATE, &reply, fds, 4, &n_fds, 5000);
+        g_assert_cmpint(r, ==, 0);
+        g_assert_cmpuint(reply.error, ==, EPERM);
+
+        g_assert_cmpint(fd_count(), ==, before);
+
+        /* No helper listening. */
+        NhRequest req = sample_tap();
+        g_assert_cmpint(nh_call("/nonexistent/virtbus/nethelper.sock", &req, 100, &reply, NULL, 0, NULL), ==,
+                        -ENOENT);
+        g_assert_cmpint(nh_call("/", &req, 100, &reply, NULL, 0, NULL), <, 0);
+}
+
+int main(int argc, char *argv[]) {
+        g_test_init(&argc, &argv, NULL);
+
+        g_test_add_func("/protocol/roundtrip/bridge", test_roundtrip_bridge);
+        g_test_add_func("/protocol/roundtrip/tap", test_roundtrip_tap);
+        g_test_add_func("/protocol/roundtrip/delete", test_roundtrip_delete);
+        g_test_add_func("/protocol/roundtrip/reply", test_roundtrip_reply);
+        g_test_add_func("/protocol/reply/bad", test_reply_bad);
+        g_test_add_func("/protocol/encode/errors", test_encode_errors);
+        g_test_add_func("/protocol/decode/truncated", test_truncated);
+        g_test_add_func("/protocol/decode/oversized", test_oversized);
+        g_test_add_func("/protocol/decode/bad-header", test_bad_header);
+        g_test_add_func("/protocol/decode/unknown-verb", test_unknown_verb);
+        g_test_add_func("/protocol/decode/bad-attributes", test_bad_attributes);
+        g_test_add_func("/protocol/decode/strings", test_strings);
+        g_test_add_func("/protocol/decode/bad-ifnames", test_bad_ifnames);
+        g_test_add_func("/protocol/decode/ranges", test_ranges);
+        g_test_add_func("/protocol/decode/addresses", test_addresses);
+        g_test_add_func("/protocol/decode/random-garbage", test_random_garbage);
+        g_test_add_func("/protocol/client", test_client);
+
+        return g_test_run();
+}
