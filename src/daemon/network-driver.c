@@ -339,14 +339,22 @@ static int check_new_definition(Manager *m, NetworkDef *def, Network *existing, 
         return 0;
 }
 
-static int parse_user_xml(const char *xml, NetworkDef **ret, sd_bus_error *error) {
+static int parse_user_xml(Manager *m, const char *xml, NetworkDef **ret, sd_bus_error *error) {
         _cleanup_(network_def_freep) NetworkDef *def = NULL;
         _cleanup_free_ char *err = NULL;
+        Network *existing;
         int r;
 
         r = network_def_parse(xml, &def, &err);
         if (r < 0)
                 return libvirt_error_setf(error, r, "%s", err ?: _("XML error: invalid network definition"));
+
+        /* Redefining a network without naming its UUID keeps the UUID it has. */
+        existing = manager_find_network_by_name(m, def->name);
+        if (existing && !def->has_uuid) {
+                def->uuid = network_current_def(existing)->uuid;
+                def->has_uuid = true;
+        }
         r = network_def_fill_defaults(def);
         if (r < 0)
                 return libvirt_error_setf(error, r, _("operation failed: cannot generate defaults: %s"), strerror(-r));
@@ -359,7 +367,7 @@ int network_define_xml(Manager *m, const char *xml, Network **ret, sd_bus_error 
         Network *n;
         int r;
 
-        r = parse_user_xml(xml, &def, error);
+        r = parse_user_xml(m, xml, &def, error);
         if (r < 0)
                 return r;
 
@@ -397,7 +405,7 @@ int network_create_xml(Manager *m, const char *xml, Network **ret, sd_bus_error 
         Network *n;
         int r;
 
-        r = parse_user_xml(xml, &def, error);
+        r = parse_user_xml(m, xml, &def, error);
         if (r < 0)
                 return r;
         if (manager_find_network_by_name(m, def->name))
