@@ -352,6 +352,15 @@ static void test_bad_input(void) {
         g_assert_cmpstr(before, ==, after);
         g_assert_cmpuint(list_count(0), ==, 1);
 
+        /* redefining without a <uuid> keeps the network's UUID (and object path) */
+        {
+                g_autofree char *again = define("<network><name>keep</name><bridge name='vbkeep'/>"
+                                                "<mtu size='1400'/></network>");
+                g_autofree char *xml = xml_desc(again, 0);
+                g_assert_cmpstr(again, ==, path);
+                g_assert_nonnull(strstr(xml, "<mtu size='1400'/>"));
+        }
+
         /* a start that fails (bridge name taken by a foreign link) leaves nothing behind */
         {
                 const char *add[] = { "ip", "link", "add", "vbkeep", "type", "bridge", NULL };
