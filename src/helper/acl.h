@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The helper's bridge ACL (/etc/virtbus/nethelper.conf), in the format of qemu-bridge-helper's
+/* The helper's ACL (/etc/virtbus/nethelper.conf): which devices guests may reach, i.e. the bridges
+ * taps may join and the lower devices macvtaps may sit on. In the format of qemu-bridge-helper's
  * bridge.conf, one directive per line:
  *
  *   allow NAME | allow all | deny NAME | deny all | include FILE | # comment
@@ -29,11 +30,11 @@ Acl *acl_new_failed(const char *path, const char *error);
 /* Why the ACL could not be loaded; NULL for a loaded one. */
 const char *acl_load_error(const Acl *acl);
 
-/* True when some allow rule matches the bridge and no deny rule does. A NULL ACL allows nothing
- * and denies everything. */
-bool acl_allows(const Acl *acl, const char *bridge);
-/* True when some deny rule matches the bridge. */
-bool acl_denies(const Acl *acl, const char *bridge);
+/* True when some allow rule matches the device (a bridge or a macvtap lower device) and no deny
+ * rule does. A NULL ACL allows nothing and denies everything. */
+bool acl_allows(const Acl *acl, const char *name);
+/* True when some deny rule matches the device. */
+bool acl_denies(const Acl *acl, const char *name);
 /* The file it was loaded from, for messages. */
 const char *acl_path(const Acl *acl);
 size_t acl_n_rules(const Acl *acl);

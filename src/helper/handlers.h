@@ -12,7 +12,8 @@
 
 /* Handle one request. When the ACL file could not be loaded, pass acl_new_failed() (or NULL):
  * every decision that needs the ACL is then refused with the reason (fail closed), while
- * requests that do not consult it (LINK_DELETE, taps without a bridge) still work.
+ * requests that do not consult it (LINK_DELETE, VHOST_OPEN, taps without a bridge) still work.
+ * The ACL governs the bridges taps join and the lower devices macvtaps sit on.
  * Always fills reply (seq, error, message, ifindex, n_fds). On success returns 0 and fds[]
  * (room for NH_QUEUES_MAX) holds *n_fds fds the caller sends and then closes; on failure
  * returns -reply->error and nothing is left behind, no fds either. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virtbus-nethelper: the only privileged piece of virtbus. It listens on a SOCK_SEQPACKET socket
  * (socket-activated, or bound itself with --socket), keeps nothing but CAP_NET_ADMIN, answers
- * each validated request with one reply (plus tap fds) and exits when idle. */
+ * each validated request with one reply (plus tap, macvtap or vhost-net fds) and exits when idle. */
 
 #include <cap-ng.h>
 #include <fcntl.h>
@@ -132,18 +132,42 @@ static int send_reply(int fd, const NhReply *reply, const int *fds, size_t n_fds
         return 0;
 }
 
+/* The interface a request acts on; NULL for requests about no interface. */
+static const char *request_ifname(const NhRequest *req) {
+        switch (req->verb) {
+        case NH_VERB_BRIDGE_CREATE:
+                return req->bridge_create.ifname;
+        case NH_VERB_TAP_CREATE:
+                return req->tap_create.ifname;
+        case NH_VERB_LINK_DELETE:
+                return req->link_delete.ifname;
+        case NH_VERB_MACVTAP_CREATE:
+                return req->macvtap_create.ifname;
+        default:
+                return NULL;
+        }
+}
+
 static void log_request(const Connection *c, const NhRequest *req, const NhReply *reply) {
         const char *verb = strna(nh_verb_to_string(req->verb));
-        const char *ifname = req->verb == NH_VERB_BRIDGE_CREATE ? req->bridge_create.ifname
-                             : req->verb == NH_VERB_TAP_CREATE  ? req->tap_create.ifname
-                                                                : req->link_delete.ifname;
+        const char *ifname = request_ifname(req);
+        int level = reply->error == 0 ? LOG_INFO : LOG_WARNING;
+        char text[NH_ERROR_MESSAGE_MAX + 128];
 
         if (reply->error == 0)
-                log_ifname(LOG_INFO, 0, ifname, "%s %s: ok (ifindex %u, %u fds) for uid %u", verb, ifname,
-                           reply->ifindex, reply->n_fds, (unsigned) c->uid);
+                snprintf(text, sizeof text, "%s%s%s: ok (ifindex %u, %u fds%s) for uid %u", verb,
+                         ifname ? " " : "", strempty(ifname), reply->ifindex, reply->n_fds,
+                         !reply->has_noqueue_applied ? ""
+                         : reply->noqueue_applied    ? ", noqueue"
+                                                     : ", noqueue refused",
+                         (unsigned) c->uid);
         else
-                log_ifname(LOG_WARNING, (int) reply->error, ifname, "%s %s: %s (%m) for uid %u", verb,
-                           ifname, reply->message, (unsigned) c->uid);
+                snprintf(text, sizeof text, "%s%s%s: %s (%s) for uid %u", verb, ifname ? " " : "",
+                         strempty(ifname), reply->message, strerror((int) reply->error), (unsigned) c->uid);
+        if (ifname)
+                log_ifname(level, (int) reply->error, ifname, "%s", text);
+        else
+                log_full_errno(level, (int) reply->error, "%s", text);
 }
 
 /* One datagram in, one reply out. Returns < 0 only when the connection must be closed. */
@@ -462,10 +486,11 @@ static int parse_log_level(const char *s) {
 
 static void help(void) {
         printf("Usage: %s [OPTIONS]\n\n"
-               "Privileged network helper for virtbusd: creates bridges and taps on request.\n\n"
+               "Privileged network helper for virtbusd: creates bridges, taps and macvtaps and opens\n"
+               "vhost-net on request.\n\n"
                "  --socket PATH          Bind and listen on PATH instead of a socket-activated socket\n"
                "  --socket-mode OCTAL    Access mode of the --socket PATH (default 0600)\n"
-               "  --acl FILE             Bridge ACL file (default %s)\n"
+               "  --acl FILE             ACL of bridges and macvtap lower devices (default %s)\n"
                "  --idle-timeout SECS    Exit after SECS without activity, 0 = never (default 30)\n"
                "  --allow-uid UID        Accept requests from UID as well (besides root and %s)\n"
                "  --log-level LEVEL      debug, info, notice, warning, err, ... (default info)\n"

@@ -1,20 +1,37 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Links, addresses and taps through libnl-route-3 and /dev/net/tun. Each call opens its own
+/* Links, addresses, qdiscs, taps and macvtaps through libnl-route-3, and the character devices
+ * /dev/net/tun, /dev/tapN and /dev/vhost-net. Each call opens its own
  * rtnetlink socket: calls are rare (one per device change), and a private socket means no
  * shared state, no sequence-number confusion and nothing to reconnect. */
 
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/pkt_sched.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/macvtap.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/tc.h>
 #include <linux/if_link.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 
+#include "fileio.h"
 #include "ifname.h"
 #include "macro.h"
 #include "netdev.h"
+
+/* The misc device numbers the kernel reserves for vhost-net (admin-guide/devices.txt). */
+#define VHOST_NET_MAJOR 10
+#define VHOST_NET_MINOR 238
+/* How long to wait for udev to create /dev/tapN (devtmpfs has it before RTM_NEWLINK returns). */
+#define MACVTAP_NODE_WAIT_MS 1000
+#define MACVTAP_NODE_POLL_MS 10
 
 typedef struct Rtnl {
         struct nl_sock *sk;
@@ -27,6 +44,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_addr *, nl_addr_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cache *, nl_cache_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_msg *, nlmsg_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cb *, nl_cb_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_qdisc *, rtnl_qdisc_put);
 
 static void rtnl_close(Rtnl *n) {
         if (n->sk)
@@ -139,6 +157,7 @@ int netdev_link_lookup(const char *ifname, NetdevLink *ret) {
         l.master = rtnl_link_get_master(link);
         s = rtnl_link_get_ifalias(link);
         snprintf(l.alias, sizeof l.alias, "%s", strempty(s));
+        l.arptype = rtnl_link_get_arptype(link);
 
         if (ret)
                 *ret = l;
@@ -539,6 +558,334 @@ int netdev_tap_create(const char *ifname, bool vnet_hdr, unsigned queues, int *f
 
 fail:
         /* The tap is not persistent: closing every queue makes the kernel remove it. */
+        for (unsigned i = 0; i < opened; i++)
+                fds[i] = safe_close(fds[i]);
+        return r;
+}
+
+/* libnl's macvtap/macvlan getters abort on other links: check the kind first. */
+static bool link_to_macvlan(struct rtnl_link *link, NetdevMacvlan *ret) {
+        NetdevMacvlan m = {};
+        struct nl_addr *addr;
+
+        if (rtnl_link_is_macvtap(link)) {
+                snprintf(m.kind, sizeof m.kind, "macvtap");
+                m.mode = rtnl_link_macvtap_get_mode(link);
+        } else if (rtnl_link_is_macvlan(link)) {
+                snprintf(m.kind, sizeof m.kind, "macvlan");
+                m.mode = rtnl_link_macvlan_get_mode(link);
+        } else
+                return false;
+
+        m.ifindex = rtnl_link_get_ifindex(link);
+        snprintf(m.name, sizeof m.name, "%s", strempty(rtnl_link_get_name(link)));
+        m.lower = rtnl_link_get_link(link);
+        addr = rtnl_link_get_addr(link);
+        if (addr && nl_addr_get_len(addr) == sizeof m.mac.bytes)
+                memcpy(m.mac.bytes, nl_addr_get_binary_addr(addr), sizeof m.mac.bytes);
+        *ret = m;
+        return true;
+}
+
+int netdev_macvlan_get(const char *ifname, NetdevMacvlan *ret) {
+        _cleanup_(rtnl_close) Rtnl n = {};
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        NetdevMacvlan m;
+        int r;
+
+        if (!ifname_valid(ifname))
+                return -EINVAL;
+        r = rtnl_open(&n);
+        if (r < 0)
+                return r;
+        r = get_link(&n, 0, ifname, &link);
+        if (r < 0)
+                return r;
+        if (!link_to_macvlan(link, &m))
+                return -EMEDIUMTYPE;
+        if (ret)
+                *ret = m;
+        return 0;
+}
+
+int netdev_macvlan_uppers(int lower_ifindex, NetdevMacvlan **ret, size_t *ret_n) {
+        _cleanup_(rtnl_close) Rtnl n = {};
+        _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
+        _cleanup_free_ NetdevMacvlan *list = NULL;
+        size_t count = 0;
+        int r;
+
+        if (lower_ifindex <= 0 || !ret || !ret_n)
+                return -EINVAL;
+        r = rtnl_open(&n);
+        if (r < 0)
+                return r;
+        r = rtnl_link_alloc_cache(n.sk, AF_UNSPEC, &cache);
+        r = rtnl_result(&n, r);
+        if (r < 0)
+                return r;
+
+        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+                struct rtnl_link *link = (struct rtnl_link *) o;
+                NetdevMacvlan m, *nl;
+                int32_t nsid;
+
+                if (!link_to_macvlan(link, &m) || m.lower != lower_ifindex)
+                        continue;
+                /* IFLA_LINK is then an ifindex in another namespace, not our lower device. */
+                if (rtnl_link_get_link_netnsid(link, &nsid) == 0)
+                        continue;
+                nl = reallocarray(list, count + 1, sizeof *list);
+                if (!nl)
+                        return -ENOMEM;
+                list = nl;
+                list[count++] = m;
+        }
+
+        *ret = TAKE_PTR(list);
+        *ret_n = count;
+        return 0;
+}
+
+int netdev_qdisc_get_root_kind(int ifindex, char kind[static NETDEV_QDISC_KIND_MAX]) {
+        _cleanup_(rtnl_close) Rtnl n = {};
+        _cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        const char *s;
+        int r;
+
+        if (ifindex <= 0 || !kind)
+                return -EINVAL;
+        r = rtnl_open(&n);
+        if (r < 0)
+                return r;
+        r = rtnl_qdisc_alloc_cache(n.sk, &cache);
+        r = rtnl_result(&n, r);
+        if (r < 0)
+                return r;
+        for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+                struct rtnl_tc *tc = TC_CAST(o);
+
+                if (rtnl_tc_get_ifindex(tc) != ifindex || rtnl_tc_get_parent(tc) != TC_H_ROOT)
+                        continue;
+                s = rtnl_tc_get_kind(tc);
+                if (isempty(s))
+                        break;
+                snprintf(kind, NETDEV_QDISC_KIND_MAX, "%s", s);
+                return 0;
+        }
+
+        /* Dumps leave out the kernel's built-in root qdiscs (noop while a device is down);
+         * IFLA_QDISC names whatever is attached. */
+        r = get_link(&n, ifindex, NULL, &link);
+        if (r < 0)
+                return r;
+        s = rtnl_link_get_qdisc(link);
+        if (isempty(s))
+                return -ENOENT;
+        snprintf(kind, NETDEV_QDISC_KIND_MAX, "%s", s);
+        return 0;
+}
+
+int netdev_qdisc_set_root_noqueue(int ifindex) {
+        _cleanup_(rtnl_close) Rtnl n = {};
+        _cleanup_(rtnl_qdisc_putp) struct rtnl_qdisc *qdisc = NULL;
+        int r;
+
+        if (ifindex <= 0)
+                return -EINVAL;
+        r = rtnl_open(&n);
+        if (r < 0)
+                return r;
+        qdisc = rtnl_qdisc_alloc();
+        if (!qdisc)
+                return -ENOMEM;
+        rtnl_tc_set_ifindex(TC_CAST(qdisc), ifindex);
+        rtnl_tc_set_parent(TC_CAST(qdisc), TC_H_ROOT);
+        rtnl_tc_set_handle(TC_CAST(qdisc), 0); /* the kernel picks one */
+        /* libnl has no module for noqueue; it takes any kind and sends TCA_KIND alone, which is
+         * all noqueue needs. */
+        r = rtnl_tc_set_kind(TC_CAST(qdisc), "noqueue");
+        if (r < 0)
+                return nlerr_to_errno(r);
+        r = rtnl_qdisc_add(n.sk, qdisc, NLM_F_CREATE | NLM_F_REPLACE);
+        return rtnl_result(&n, r);
+}
+
+int netdev_macvtap_create(const char *ifname, int lower_ifindex, uint32_t mode, const EtherAddr *mac,
+                          uint32_t mtu) {
+        _cleanup_(rtnl_close) Rtnl n = {};
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        _cleanup_(nl_addr_putp) struct nl_addr *addr = NULL;
+        int r;
+
+        if (!ifname_valid(ifname) || lower_ifindex <= 0 || !mac)
+                return -EINVAL;
+        r = rtnl_open(&n);
+        if (r < 0)
+                return r;
+        link = rtnl_link_macvtap_alloc();
+        addr = nl_addr_build(AF_LLC, mac->bytes, sizeof mac->bytes);
+        if (!link || !addr)
+                return -ENOMEM;
+        rtnl_link_set_name(link, ifname);
+        rtnl_link_set_link(link, lower_ifindex);
+        rtnl_link_set_addr(link, addr);
+        if (mtu > 0)
+                rtnl_link_set_mtu(link, mtu);
+        r = rtnl_link_macvtap_set_mode(link, mode);
+        if (r < 0)
+                return nlerr_to_errno(r);
+        /* libnl adds no flags of its own. NLM_F_EXCL: an existing link of that name is an error,
+         * never reused. */
+        r = rtnl_link_add(n.sk, link, NLM_F_CREATE | NLM_F_EXCL);
+        return rtnl_result(&n, r);
+}
+
+int netdev_macvtap_devnum(const char *ifname, int ifindex, dev_t *ret) {
+        _cleanup_free_ char *path = NULL, *content = NULL;
+        unsigned major_nr, minor_nr;
+        int consumed = 0, r;
+
+        if (!ifname_valid(ifname) || ifindex <= 0 || !ret)
+                return -EINVAL;
+        if (asprintf(&path, "/sys/class/net/%s/macvtap/tap%d/dev", ifname, ifindex) < 0)
+                return -ENOMEM;
+        r = read_full_file(path, 4096, &content, NULL);
+        if (r < 0)
+                return r;
+        if (sscanf(content, "%u:%u%n", &major_nr, &minor_nr, &consumed) != 2 ||
+            !streq(content + consumed, "\n"))
+                return -EBADMSG;
+        *ret = makedev(major_nr, minor_nr);
+        return 0;
+}
+
+static bool is_char_device(const struct stat *st, dev_t devnum) {
+        return S_ISCHR(st->st_mode) && st->st_rdev == devnum;
+}
+
+/* 0 when path is the character device devnum, -ENOENT when it does not exist (yet),
+ * -EMEDIUMTYPE when it is something else. */
+static int check_node(const char *path, dev_t devnum) {
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return -errno;
+        return is_char_device(&st, devnum) ? 0 : -EMEDIUMTYPE;
+}
+
+static int wait_for_node(const char *path, dev_t devnum) {
+        for (unsigned waited = 0;; waited += MACVTAP_NODE_POLL_MS) {
+                int r = check_node(path, devnum);
+
+                if (r != -ENOENT || waited >= MACVTAP_NODE_WAIT_MS)
+                        return r;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = MACVTAP_NODE_POLL_MS * 1000000L }, NULL);
+        }
+}
+
+int netdev_macvtap_open(int ifindex, dev_t devnum, unsigned queues, bool vnet_hdr, bool may_mknod,
+                        int *fds) {
+        char path[64];
+        bool created = false;
+        unsigned opened = 0;
+        int r;
+
+        if (ifindex <= 0 || queues == 0 || !fds)
+                return -EINVAL;
+        snprintf(path, sizeof path, "/dev/tap%d", ifindex);
+
+        /* ifindexes are per network namespace but /dev is not: /dev/tapN may be another
+         * namespace's macvtap. Opening it would add a queue to someone else's device, so the
+         * node is checked before it is opened, and the fd again after. */
+        r = wait_for_node(path, devnum);
+        if (r == -ENOENT && may_mknod) {
+                if (mknod(path, S_IFCHR | 0600, devnum) >= 0) {
+                        created = true;
+                        r = 0;
+                } else if (errno == EEXIST) /* udev was just slower than our patience */
+                        r = check_node(path, devnum);
+                else
+                        return -errno;
+        }
+        if (r < 0)
+                return r;
+
+        for (; opened < queues; opened++) {
+                _cleanup_close_ int fd = -EBADF;
+                struct ifreq ifr = {};
+                struct stat st;
+
+                /* Every open of a macvtap's character device is one more queue. */
+                fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+                if (fd < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                if (fstat(fd, &st) < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                if (!is_char_device(&st, devnum)) {
+                        r = -EMEDIUMTYPE;
+                        goto fail;
+                }
+                /* A macvtap queue starts with IFF_VNET_HDR set; TUNSETIFF on it (name ignored)
+                 * changes only IFF_VNET_HDR and IFF_MULTI_QUEUE, so say what we want either way. */
+                ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+                if (vnet_hdr)
+                        ifr.ifr_flags |= IFF_VNET_HDR;
+                if (queues > 1)
+                        ifr.ifr_flags |= IFF_MULTI_QUEUE;
+                if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                fds[opened] = TAKE_FD(fd);
+        }
+        /* Our node would go stale when the macvtap goes (nothing removes it), and its number could
+         * then name a later macvtap: the open fds are all we need. */
+        if (created)
+                (void) unlink(path);
+        return 0;
+
+fail:
+        for (unsigned i = 0; i < opened; i++)
+                fds[i] = safe_close(fds[i]);
+        if (created)
+                (void) unlink(path);
+        return r;
+}
+
+int netdev_vhost_open(unsigned queues, int *fds) {
+        unsigned opened = 0;
+        int r;
+
+        if (queues == 0 || !fds)
+                return -EINVAL;
+        for (; opened < queues; opened++) {
+                _cleanup_close_ int fd = -EBADF;
+                struct stat st;
+
+                fd = open(NETDEV_VHOST_NET_PATH, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+                if (fd < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                if (fstat(fd, &st) < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                if (!is_char_device(&st, makedev(VHOST_NET_MAJOR, VHOST_NET_MINOR))) {
+                        r = -EMEDIUMTYPE;
+                        goto fail;
+                }
+                fds[opened] = TAKE_FD(fd);
+        }
+        return 0;
+
+fail:
         for (unsigned i = 0; i < opened; i++)
                 fds[i] = safe_close(fds[i]);
         return r;

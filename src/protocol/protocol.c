@@ -22,6 +22,8 @@ static const char *const verb_table[_NH_VERB_MAX] = {
         [NH_VERB_BRIDGE_CREATE] = "BRIDGE_CREATE",
         [NH_VERB_TAP_CREATE] = "TAP_CREATE",
         [NH_VERB_LINK_DELETE] = "LINK_DELETE",
+        [NH_VERB_MACVTAP_CREATE] = "MACVTAP_CREATE",
+        [NH_VERB_VHOST_OPEN] = "VHOST_OPEN",
 };
 
 static const char *const attr_table[_NH_ATTR_MAX] = {
@@ -40,17 +42,36 @@ static const char *const attr_table[_NH_ATTR_MAX] = {
         [NH_ATTR_ERROR] = "ERROR",
         [NH_ATTR_IFINDEX] = "IFINDEX",
         [NH_ATTR_N_FDS] = "N_FDS",
+        [NH_ATTR_NOQUEUE] = "NOQUEUE",
+        [NH_ATTR_LOWER] = "LOWER",
+        [NH_ATTR_MACVTAP_MODE] = "MACVTAP_MODE",
+        [NH_ATTR_NOQUEUE_APPLIED] = "NOQUEUE_APPLIED",
 };
+
+static const char *const macvtap_mode_table[_NH_MACVTAP_MODE_MAX] = {
+        [NH_MACVTAP_MODE_VEPA] = "vepa",
+        [NH_MACVTAP_MODE_BRIDGE] = "bridge",
+        [NH_MACVTAP_MODE_PRIVATE] = "private",
+        [NH_MACVTAP_MODE_PASSTHROUGH] = "passthrough",
+};
+
+/* Attribute sets are bitmasks of 1u << type. */
+_Static_assert(_NH_ATTR_MAX <= 32, "attribute types must fit a 32-bit mask");
 
 /* Which attributes each verb takes; everything else is refused by name. */
 static const uint32_t verb_allowed[_NH_VERB_MAX] = {
         [NH_VERB_REPLY] = 1u << NH_ATTR_ERRNO | 1u << NH_ATTR_ERROR | 1u << NH_ATTR_IFINDEX |
-                          1u << NH_ATTR_N_FDS,
+                          1u << NH_ATTR_N_FDS | 1u << NH_ATTR_NOQUEUE_APPLIED,
         [NH_VERB_BRIDGE_CREATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_MAC | 1u << NH_ATTR_MTU |
                                   1u << NH_ATTR_STP | 1u << NH_ATTR_FORWARD_DELAY | 1u << NH_ATTR_ADDRESS,
         [NH_VERB_TAP_CREATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_MAC | 1u << NH_ATTR_MTU |
-                               1u << NH_ATTR_VNET_HDR | 1u << NH_ATTR_QUEUES | 1u << NH_ATTR_BRIDGE,
+                               1u << NH_ATTR_VNET_HDR | 1u << NH_ATTR_QUEUES | 1u << NH_ATTR_BRIDGE |
+                               1u << NH_ATTR_NOQUEUE,
         [NH_VERB_LINK_DELETE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_LINK_KIND,
+        [NH_VERB_MACVTAP_CREATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_LOWER | 1u << NH_ATTR_MACVTAP_MODE |
+                                   1u << NH_ATTR_MAC | 1u << NH_ATTR_MTU | 1u << NH_ATTR_VNET_HDR |
+                                   1u << NH_ATTR_QUEUES | 1u << NH_ATTR_NOQUEUE,
+        [NH_VERB_VHOST_OPEN] = 1u << NH_ATTR_QUEUES,
 };
 
 static const uint32_t verb_required[_NH_VERB_MAX] = {
@@ -58,12 +79,22 @@ static const uint32_t verb_required[_NH_VERB_MAX] = {
         [NH_VERB_BRIDGE_CREATE] = 1u << NH_ATTR_IFNAME,
         [NH_VERB_TAP_CREATE] = 1u << NH_ATTR_IFNAME,
         [NH_VERB_LINK_DELETE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_LINK_KIND,
+        /* The guest's MAC is what the macvtap exists for: no kernel-chosen default. */
+        [NH_VERB_MACVTAP_CREATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_LOWER | 1u << NH_ATTR_MACVTAP_MODE |
+                                   1u << NH_ATTR_MAC,
+        [NH_VERB_VHOST_OPEN] = 1u << NH_ATTR_QUEUES,
 };
 
 const char *nh_verb_to_string(NhVerb v) {
         if ((unsigned) v >= _NH_VERB_MAX)
                 return NULL;
         return verb_table[v];
+}
+
+const char *nh_macvtap_mode_to_string(NhMacvtapMode m) {
+        if ((unsigned) m >= _NH_MACVTAP_MODE_MAX)
+                return NULL;
+        return macvtap_mode_table[m];
 }
 
 static const char *attr_to_string(unsigned a) {
@@ -221,7 +252,48 @@ static int encode_tap_create(Writer *w, const NhTapCreate *t) {
                 if (r < 0)
                         return r;
         }
+        /* Only when set: a request without it stays readable by helpers that predate it. */
+        if (t->noqueue) {
+                r = put_u8(w, NH_ATTR_NOQUEUE, 1);
+                if (r < 0)
+                        return r;
+        }
         return 0;
+}
+
+static int encode_macvtap_create(Writer *w, const NhMacvtapCreate *m) {
+        int r;
+
+        r = put_string(w, NH_ATTR_IFNAME, m->ifname, sizeof m->ifname);
+        if (r < 0)
+                return r;
+        r = put_string(w, NH_ATTR_LOWER, m->lower, sizeof m->lower);
+        if (r < 0)
+                return r;
+        r = put_u32(w, NH_ATTR_MACVTAP_MODE, m->mode);
+        if (r < 0)
+                return r;
+        r = put_attr(w, NH_ATTR_MAC, m->mac, sizeof m->mac);
+        if (r < 0)
+                return r;
+        if (m->mtu != 0) {
+                r = put_u32(w, NH_ATTR_MTU, m->mtu);
+                if (r < 0)
+                        return r;
+        }
+        r = put_u8(w, NH_ATTR_VNET_HDR, m->vnet_hdr);
+        if (r < 0)
+                return r;
+        if (m->queues != 0) { /* absent means 1 */
+                r = put_u32(w, NH_ATTR_QUEUES, m->queues);
+                if (r < 0)
+                        return r;
+        }
+        return put_u8(w, NH_ATTR_NOQUEUE, m->noqueue);
+}
+
+static int encode_vhost_open(Writer *w, const NhVhostOpen *v) {
+        return put_u32(w, NH_ATTR_QUEUES, v->queues);
 }
 
 static int encode_link_delete(Writer *w, const NhLinkDelete *d) {
@@ -252,6 +324,12 @@ int nh_request_encode(const NhRequest *req, uint8_t *buf, size_t size) {
                 break;
         case NH_VERB_LINK_DELETE:
                 r = encode_link_delete(&w, &req->link_delete);
+                break;
+        case NH_VERB_MACVTAP_CREATE:
+                r = encode_macvtap_create(&w, &req->macvtap_create);
+                break;
+        case NH_VERB_VHOST_OPEN:
+                r = encode_vhost_open(&w, &req->vhost_open);
                 break;
         default:
                 return -EINVAL;
@@ -293,6 +371,11 @@ int nh_reply_encode(const NhReply *reply, uint8_t *buf, size_t size) {
         }
         if (reply->n_fds != 0) {
                 r = put_u32(&w, NH_ATTR_N_FDS, reply->n_fds);
+                if (r < 0)
+                        return r;
+        }
+        if (reply->has_noqueue_applied) {
+                r = put_u8(&w, NH_ATTR_NOQUEUE_APPLIED, reply->noqueue_applied);
                 if (r < 0)
                         return r;
         }
@@ -636,7 +719,57 @@ static int decode_tap_create(const Parsed *p, NhTapCreate *t, char *err, size_t 
                 if (r < 0)
                         return r;
         }
+        if (has_attr(p, NH_ATTR_NOQUEUE)) {
+                r = get_bool(p, NH_ATTR_NOQUEUE, &t->noqueue, err, err_size);
+                if (r < 0)
+                        return r;
+        }
         return 0;
+}
+
+static int decode_macvtap_create(const Parsed *p, NhMacvtapCreate *m, char *err, size_t err_size) {
+        uint32_t mode;
+        int r;
+
+        r = get_ifname(p, NH_ATTR_IFNAME, m->ifname, err, err_size);
+        if (r < 0)
+                return r;
+        r = get_ifname(p, NH_ATTR_LOWER, m->lower, err, err_size);
+        if (r < 0)
+                return r;
+        r = get_u32_range(p, NH_ATTR_MACVTAP_MODE, 1, _NH_MACVTAP_MODE_MAX - 1, &mode, err, err_size);
+        if (r < 0)
+                return r;
+        m->mode = mode;
+        r = get_mac(p, m->mac, err, err_size);
+        if (r < 0)
+                return r;
+        if (has_attr(p, NH_ATTR_MTU)) {
+                r = get_u32_range(p, NH_ATTR_MTU, 68, 65535, &m->mtu, err, err_size);
+                if (r < 0)
+                        return r;
+        }
+        if (has_attr(p, NH_ATTR_VNET_HDR)) {
+                r = get_bool(p, NH_ATTR_VNET_HDR, &m->vnet_hdr, err, err_size);
+                if (r < 0)
+                        return r;
+        }
+        m->queues = 1;
+        if (has_attr(p, NH_ATTR_QUEUES)) {
+                r = get_u32_range(p, NH_ATTR_QUEUES, 1, NH_QUEUES_MAX, &m->queues, err, err_size);
+                if (r < 0)
+                        return r;
+        }
+        if (has_attr(p, NH_ATTR_NOQUEUE)) {
+                r = get_bool(p, NH_ATTR_NOQUEUE, &m->noqueue, err, err_size);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int decode_vhost_open(const Parsed *p, NhVhostOpen *v, char *err, size_t err_size) {
+        return get_u32_range(p, NH_ATTR_QUEUES, 1, NH_QUEUES_MAX, &v->queues, err, err_size);
 }
 
 static int decode_link_delete(const Parsed *p, NhLinkDelete *d, char *err, size_t err_size) {
@@ -694,6 +827,12 @@ int nh_request_decode(const uint8_t *buf, size_t len, NhRequest *ret, char *err,
                 break;
         case NH_VERB_LINK_DELETE:
                 r = decode_link_delete(p, &req.link_delete, err, err_size);
+                break;
+        case NH_VERB_MACVTAP_CREATE:
+                r = decode_macvtap_create(p, &req.macvtap_create, err, err_size);
+                break;
+        case NH_VERB_VHOST_OPEN:
+                r = decode_vhost_open(p, &req.vhost_open, err, err_size);
                 break;
         default:
                 r = -EOPNOTSUPP;
@@ -753,6 +892,12 @@ int nh_reply_decode(const uint8_t *buf, size_t len, NhReply *ret, char *err, siz
                 r = get_u32_range(p, NH_ATTR_N_FDS, 1, FDPASS_MAX, &reply.n_fds, err, err_size);
                 if (r < 0)
                         return r;
+        }
+        if (has_attr(p, NH_ATTR_NOQUEUE_APPLIED)) {
+                r = get_bool(p, NH_ATTR_NOQUEUE_APPLIED, &reply.noqueue_applied, err, err_size);
+                if (r < 0)
+                        return r;
+                reply.has_noqueue_applied = true;
         }
         *ret = reply;
         return 0;

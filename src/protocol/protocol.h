@@ -12,7 +12,11 @@
  * All integers are in host byte order (both ends are on the same host). A request is at
  * most NH_MESSAGE_MAX bytes; anything larger, truncated, with unknown/duplicate attributes,
  * out-of-range values or a wrong magic/version is refused with an error reply that names
- * the problem. */
+ * the problem.
+ *
+ * Compatibility: verbs and attributes are only ever appended. A request without the newer optional
+ * attributes means what it meant before they existed; a helper that predates a verb or attribute
+ * refuses it by name ("unknown verb", "unknown attribute"), so the daemon can tell. */
 
 #include <net/if.h>
 #include <stdbool.h>
@@ -24,33 +28,39 @@
 #define NH_MESSAGE_MAX 4096
 #define NH_HEADER_SIZE 16
 #define NH_ADDRESSES_MAX 16
-#define NH_QUEUES_MAX 8 /* tap queues per interface (one fd each) */
+#define NH_QUEUES_MAX 8 /* queues per interface: one tap, macvtap or vhost-net fd each */
 #define NH_ERROR_MESSAGE_MAX 256
 
 typedef enum NhVerb {
         NH_VERB_REPLY = 0,
-        NH_VERB_BRIDGE_CREATE = 1, /* create + configure + address + up; marks it as ours */
-        NH_VERB_TAP_CREATE = 2,    /* create tap, set MAC/MTU, attach, up → queue fds */
-        NH_VERB_LINK_DELETE = 3,   /* delete one of our links (kind must match) */
+        NH_VERB_BRIDGE_CREATE = 1,  /* create + configure + address + up; marks it as ours */
+        NH_VERB_TAP_CREATE = 2,     /* create tap, set MAC/MTU, attach, up → queue fds */
+        NH_VERB_LINK_DELETE = 3,    /* delete one of our links (kind must match) */
+        NH_VERB_MACVTAP_CREATE = 4, /* macvtap on an allowed lower device, up → /dev/tapN fds */
+        NH_VERB_VHOST_OPEN = 5,     /* open /dev/vhost-net once per queue → fds */
         _NH_VERB_MAX,
 } NhVerb;
 
 typedef enum NhAttr {
         NH_ATTR_UNSPEC = 0,
-        NH_ATTR_IFNAME = 1,        /* string, NUL included, 1..15 chars */
-        NH_ATTR_MAC = 2,           /* 6 bytes */
-        NH_ATTR_MTU = 3,           /* u32, 68..65535 */
-        NH_ATTR_STP = 4,           /* u8 0/1 */
-        NH_ATTR_FORWARD_DELAY = 5, /* u32 seconds, 0..30 */
-        NH_ATTR_ADDRESS = 6,       /* NhAddress (20 bytes), repeated up to NH_ADDRESSES_MAX */
-        NH_ATTR_BRIDGE = 7,        /* string: bridge to attach to */
-        NH_ATTR_VNET_HDR = 8,      /* u8 0/1 */
-        NH_ATTR_QUEUES = 9,        /* u32, 1..NH_QUEUES_MAX */
-        NH_ATTR_LINK_KIND = 10,    /* u32 NhLinkKind */
-        NH_ATTR_ERRNO = 11,        /* reply: u32 positive errno, 0 = success */
-        NH_ATTR_ERROR = 12,        /* reply: string, human-readable reason */
-        NH_ATTR_IFINDEX = 13,      /* reply: u32 */
-        NH_ATTR_N_FDS = 14,        /* reply: u32, fds attached with SCM_RIGHTS */
+        NH_ATTR_IFNAME = 1,           /* string, NUL included, 1..15 chars */
+        NH_ATTR_MAC = 2,              /* 6 bytes */
+        NH_ATTR_MTU = 3,              /* u32, 68..65535 */
+        NH_ATTR_STP = 4,              /* u8 0/1 */
+        NH_ATTR_FORWARD_DELAY = 5,    /* u32 seconds, 0..30 */
+        NH_ATTR_ADDRESS = 6,          /* NhAddress (20 bytes), repeated up to NH_ADDRESSES_MAX */
+        NH_ATTR_BRIDGE = 7,           /* string: bridge to attach to */
+        NH_ATTR_VNET_HDR = 8,         /* u8 0/1 */
+        NH_ATTR_QUEUES = 9,           /* u32, 1..NH_QUEUES_MAX */
+        NH_ATTR_LINK_KIND = 10,       /* u32 NhLinkKind */
+        NH_ATTR_ERRNO = 11,           /* reply: u32 positive errno, 0 = success */
+        NH_ATTR_ERROR = 12,           /* reply: string, human-readable reason (a warning if ERRNO is 0) */
+        NH_ATTR_IFINDEX = 13,         /* reply: u32 */
+        NH_ATTR_N_FDS = 14,           /* reply: u32, fds attached with SCM_RIGHTS */
+        NH_ATTR_NOQUEUE = 15,         /* u8 0/1: replace the new device's root qdisc with noqueue */
+        NH_ATTR_LOWER = 16,           /* string: the device a macvtap sits on */
+        NH_ATTR_MACVTAP_MODE = 17,    /* u32 NhMacvtapMode */
+        NH_ATTR_NOQUEUE_APPLIED = 18, /* reply: u8 0/1, present when NOQUEUE was requested */
         _NH_ATTR_MAX,
 } NhAttr;
 
@@ -60,6 +70,15 @@ typedef enum NhLinkKind {
         NH_LINK_MACVTAP = 3,
         _NH_LINK_KIND_MAX,
 } NhLinkKind;
+
+/* libvirt's <source mode='…'/> names, in libvirt's order (not the kernel's MACVLAN_MODE_* bits). */
+typedef enum NhMacvtapMode {
+        NH_MACVTAP_MODE_VEPA = 1,
+        NH_MACVTAP_MODE_BRIDGE = 2,
+        NH_MACVTAP_MODE_PRIVATE = 3,
+        NH_MACVTAP_MODE_PASSTHROUGH = 4, /* one guest per lower device; its MAC becomes the lower's */
+        _NH_MACVTAP_MODE_MAX,
+} NhMacvtapMode;
 
 typedef struct NhAddress {
         uint8_t family; /* AF_INET / AF_INET6 */
@@ -87,7 +106,24 @@ typedef struct NhTapCreate {
         bool vnet_hdr;
         uint32_t queues;       /* 1 = single queue; >1 = IFF_MULTI_QUEUE, one fd per queue */
         char bridge[IFNAMSIZ]; /* "" = do not attach */
+        bool noqueue;          /* root qdisc noqueue once it is up (best effort, see NhReply) */
 } NhTapCreate;
+
+typedef struct NhMacvtapCreate {
+        char ifname[IFNAMSIZ]; /* must start with "macvtap" */
+        char lower[IFNAMSIZ];  /* must exist, be allowed by the ACL, not be a tap/macvtap/macvlan
+                                * or a bridge virtbus manages */
+        NhMacvtapMode mode;
+        uint8_t mac[6];        /* the guest's MAC (required) */
+        uint32_t mtu;          /* 0 = the lower device's */
+        bool vnet_hdr;
+        uint32_t queues;       /* the char device is opened once per queue */
+        bool noqueue;
+} NhMacvtapCreate;
+
+typedef struct NhVhostOpen {
+        uint32_t queues; /* one /dev/vhost-net fd per queue, 1..NH_QUEUES_MAX (required) */
+} NhVhostOpen;
 
 typedef struct NhLinkDelete {
         char ifname[IFNAMSIZ];
@@ -101,6 +137,8 @@ typedef struct NhRequest {
                 NhBridgeCreate bridge_create;
                 NhTapCreate tap_create;
                 NhLinkDelete link_delete;
+                NhMacvtapCreate macvtap_create;
+                NhVhostOpen vhost_open;
         };
 } NhRequest;
 
@@ -110,6 +148,11 @@ typedef struct NhReply {
         char message[NH_ERROR_MESSAGE_MAX];
         uint32_t ifindex;
         uint32_t n_fds;
+        /* Set when NOQUEUE was requested and the device was created. noqueue is an optimisation:
+         * when the kernel refuses it the request still succeeds, with noqueue_applied false and
+         * the reason in message (a warning with error 0). */
+        bool has_noqueue_applied;
+        bool noqueue_applied;
 } NhReply;
 
 /* Encode into buf (size bytes); returns the length or -EMSGSIZE/-EINVAL. */
@@ -124,6 +167,8 @@ int nh_reply_encode(const NhReply *reply, uint8_t *buf, size_t size);
 int nh_reply_decode(const uint8_t *buf, size_t len, NhReply *ret, char *err, size_t err_size);
 
 const char *nh_verb_to_string(NhVerb v);
+/* "vepa", "bridge", "private", "passthrough" (libvirt's names); NULL when out of range. */
+const char *nh_macvtap_mode_to_string(NhMacvtapMode m);
 
 /* Client side: connect to the helper socket, send req, wait (at most timeout_ms) for the reply,
  * take up to max_fds fds. Returns 0 when the helper answered (reply->error may still be set),

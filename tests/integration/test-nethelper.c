@@ -1,24 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virtbus-nethelper end to end: the real helper binary (VIRTBUS_NETHELPER) in a private network
  * namespace, driven through nh_call() and raw datagrams, checked through netdev.h lookups and
- * the tap fds it returns. Needs root; never touches the host's namespace. */
+ * the tap, macvtap and vhost-net fds it returns. Needs root; never touches the host's network
+ * namespace. A private mount namespace with its own sysfs shows our namespace's devices under
+ * /sys/class/net, as the helper's macvtap code needs. */
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <grp.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <net/ethernet.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -36,6 +44,8 @@ typedef struct Helper {
 } Helper;
 
 static uint32_t next_seq = 1;
+/* Run in the helper's process before exec, when set. */
+static void (*helper_child_setup)(void) = NULL;
 
 static void write_acl(Helper *h, const char *content) {
         g_autoptr(GError) error = NULL;
@@ -111,6 +121,8 @@ static void helper_start_full(Helper *h, const char *acl_content, const char *id
                         (char *) extra, (char *) extra_value, /* may be NULL: ends the list early */
                         NULL,
                 };
+                if (helper_child_setup)
+                        helper_child_setup();
                 helper_exec(argv);
         }
         for (int i = 0; i < 250 && !can_connect(h->socket); i++) {
@@ -548,6 +560,7 @@ static void test_unprivileged_lookups(void) {
                 NetdevLink l;
                 bool stp = false;
                 uint32_t delay = 0;
+                char kind[NETDEV_QDISC_KIND_MAX];
 
                 if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
                     setresuid(NOBODY, NOBODY, NOBODY) < 0)
@@ -560,6 +573,11 @@ static void test_unprivileged_lookups(void) {
                         _exit(3);
                 if (netdev_link_lookup("nosuchlink", &l) != -ENODEV || netdev_link_exists("nosuchlink"))
                         _exit(4);
+                if (netdev_qdisc_get_root_kind(if_nametoindex("lo"), kind) < 0 ||
+                    !g_str_equal(kind, "noqueue"))
+                        _exit(6);
+                if (netdev_macvlan_get("vbtest0", NULL) != -EMEDIUMTYPE)
+                        _exit(7);
                 /* ... and cannot change anything. */
                 if (netdev_link_set_mtu(l.ifindex, 1400) != -EPERM)
                         _exit(5);
@@ -732,6 +750,449 @@ static void test_malformed(void) {
         assert_no_links_left();
 }
 
+static char *root_qdisc(int ifindex) {
+        char kind[NETDEV_QDISC_KIND_MAX];
+        int r = netdev_qdisc_get_root_kind(ifindex, kind);
+
+        if (r < 0)
+                g_error("reading the root qdisc of ifindex %d failed: %s", ifindex, g_strerror(-r));
+        return g_strdup(kind);
+}
+
+static void test_tap_noqueue(void) {
+        Helper h = {};
+        NhRequest req;
+        NhReply reply;
+        int fds[4][NH_QUEUES_MAX];
+        size_t n_fds[4] = {};
+        g_autofree char *q0 = NULL, *q1 = NULL, *q2 = NULL, *q3 = NULL;
+
+        helper_start(&h, "");
+
+        req = tap_request("vnet0", NULL, 1);
+        req.tap_create.noqueue = true;
+        reply = call_ok(&h, &req, fds[0], NH_QUEUES_MAX, &n_fds[0]);
+        g_assert_true(reply.has_noqueue_applied);
+        g_assert_true(reply.noqueue_applied);
+        g_assert_cmpstr(reply.message, ==, "");
+        q0 = root_qdisc(reply.ifindex);
+        g_assert_cmpstr(q0, ==, "noqueue");
+
+        /* Without the flag the kernel's default stays, and the reply says nothing about it. */
+        req = tap_request("vnet1", NULL, 1);
+        reply = call_ok(&h, &req, fds[1], NH_QUEUES_MAX, &n_fds[1]);
+        g_assert_false(reply.has_noqueue_applied);
+        q1 = root_qdisc(reply.ifindex);
+        g_assert_cmpstr(q1, !=, "noqueue");
+        g_assert_cmpstr(q1, !=, "");
+        g_test_message("default root qdisc of a tap on this kernel: %s", q1);
+
+        /* Multiqueue: noqueue replaces mq and its per-queue children. */
+        req = tap_request("vnet2", NULL, 4);
+        req.tap_create.noqueue = true;
+        reply = call_ok(&h, &req, fds[2], NH_QUEUES_MAX, &n_fds[2]);
+        g_assert_true(reply.noqueue_applied);
+        q2 = root_qdisc(reply.ifindex);
+        g_assert_cmpstr(q2, ==, "noqueue");
+        req = tap_request("vnet3", NULL, 4);
+        reply = call_ok(&h, &req, fds[3], NH_QUEUES_MAX, &n_fds[3]);
+        q3 = root_qdisc(reply.ifindex);
+        g_assert_cmpstr(q3, ==, "mq");
+
+        for (size_t i = 0; i < G_N_ELEMENTS(fds); i++)
+                for (size_t j = 0; j < n_fds[i]; j++)
+                        close(fds[i][j]);
+        assert_link_vanishes("vnet0");
+        assert_link_vanishes("vnet1");
+        assert_link_vanishes("vnet2");
+        assert_link_vanishes("vnet3");
+        helper_stop(&h);
+        assert_no_links_left();
+}
+
+/* A veth pair, both ends up: the stand-in for a NIC (this kernel has no dummy links). */
+static void create_veth(const char *name, const char *peer) {
+        struct nl_sock *sk = nl_socket_alloc();
+
+        g_assert_nonnull(sk);
+        g_assert_cmpint(nl_connect(sk, NETLINK_ROUTE), ==, 0);
+        g_assert_cmpint(rtnl_link_veth_add(sk, name, peer, getpid()), ==, 0);
+        nl_socket_free(sk);
+        g_assert_cmpint(netdev_link_set_up(lookup(name).ifindex), ==, 0);
+        g_assert_cmpint(netdev_link_set_up(lookup(peer).ifindex), ==, 0);
+}
+
+static NhRequest macvtap_request(const char *name, const char *lower, NhMacvtapMode mode, uint8_t mac_last) {
+        NhRequest req = { .verb = NH_VERB_MACVTAP_CREATE };
+        NhMacvtapCreate *m = &req.macvtap_create;
+
+        g_strlcpy(m->ifname, name, sizeof m->ifname);
+        g_strlcpy(m->lower, lower, sizeof m->lower);
+        m->mode = mode;
+        memcpy(m->mac, (uint8_t[]) { 0x52, 0x54, 0x00, 0x00, 0x77, mac_last }, 6);
+        m->vnet_hdr = true;
+        m->queues = 1;
+        m->noqueue = true;
+        return req;
+}
+
+/* The macvtap's character device as sysfs (of our namespace) has it. */
+static dev_t sysfs_devnum(const char *name, int ifindex) {
+        g_autofree char *path = g_strdup_printf("/sys/class/net/%s/macvtap/tap%d/dev", name, ifindex);
+        g_autofree char *content = NULL;
+        g_autoptr(GError) error = NULL;
+        unsigned maj, min;
+
+        g_file_get_contents(path, &content, NULL, &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(sscanf(content, "%u:%u", &maj, &min), ==, 2);
+        return makedev(maj, min);
+}
+
+static void assert_macvtap_fd(int fd, const char *name, int ifindex, bool vnet_hdr, bool multi_queue) {
+        struct ifreq ifr = {};
+        struct stat st;
+
+        g_assert_cmpint(fstat(fd, &st), ==, 0);
+        g_assert_true(S_ISCHR(st.st_mode));
+        g_assert_cmpuint(st.st_rdev, ==, sysfs_devnum(name, ifindex));
+        g_assert_cmpint(ioctl(fd, TUNGETIFF, &ifr), ==, 0);
+        g_assert_cmpstr(ifr.ifr_name, ==, name);
+        g_assert_cmphex(ifr.ifr_flags & (IFF_TAP | IFF_NO_PI), ==, IFF_TAP | IFF_NO_PI);
+        g_assert_cmpint(!!(ifr.ifr_flags & IFF_VNET_HDR), ==, vnet_hdr);
+        g_assert_cmpint(!!(ifr.ifr_flags & IFF_MULTI_QUEUE), ==, multi_queue);
+}
+
+static void assert_macvtap(const char *name, const NhReply *reply, const char *lower, uint32_t kernel_mode,
+                           const char *mac) {
+        NetdevMacvlan m;
+        NetdevLink l = lookup(name);
+        char s[ETHER_ADDR_STR_MAX];
+        g_autofree char *qdisc = NULL;
+
+        g_assert_cmpint(l.ifindex, ==, (int) reply->ifindex);
+        g_assert_cmpstr(l.kind, ==, "macvtap");
+        g_assert_true(l.up);
+        g_assert_cmpstr(ether_addr_format(&l.mac, s), ==, mac);
+        g_assert_cmpint(netdev_macvlan_get(name, &m), ==, 0);
+        g_assert_cmpstr(m.kind, ==, "macvtap");
+        g_assert_cmpuint(m.mode, ==, kernel_mode);
+        g_assert_cmpint(m.lower, ==, lookup(lower).ifindex);
+        g_assert_true(reply->has_noqueue_applied);
+        g_assert_true(reply->noqueue_applied);
+        qdisc = root_qdisc(l.ifindex);
+        g_assert_cmpstr(qdisc, ==, "noqueue");
+}
+
+#define TEST_ETHERTYPE 0x88b5 /* IEEE 802 local experimental */
+
+/* A frame sent into the lower device's peer for the macvtap's MAC comes out of the macvtap fd. */
+static void assert_frame_arrives(const char *peer, const char *macvtap, int fd) {
+        struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_halen = ETH_ALEN };
+        uint8_t frame[64] = {}, buf[2048];
+        NetdevLink dst = lookup(macvtap);
+        int sk, hdr = 0;
+
+        sk = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+        g_assert_cmpint(sk, >=, 0);
+        sa.sll_ifindex = lookup(peer).ifindex;
+        memcpy(sa.sll_addr, dst.mac.bytes, ETH_ALEN);
+        memcpy(frame, dst.mac.bytes, ETH_ALEN);
+        memcpy(frame + ETH_ALEN, lookup(peer).mac.bytes, ETH_ALEN);
+        frame[12] = TEST_ETHERTYPE >> 8;
+        frame[13] = TEST_ETHERTYPE & 0xff;
+        memcpy(frame + 14, "virtbus", 7);
+        g_assert_cmpint(sendto(sk, frame, sizeof frame, 0, (struct sockaddr *) &sa, sizeof sa), ==,
+                        sizeof frame);
+        close(sk);
+
+        /* With IFF_VNET_HDR every frame comes after a virtio-net header. */
+        {
+                struct ifreq ifr = {};
+
+                g_assert_cmpint(ioctl(fd, TUNGETIFF, &ifr), ==, 0);
+                if (ifr.ifr_flags & IFF_VNET_HDR)
+                        g_assert_cmpint(ioctl(fd, TUNGETVNETHDRSZ, &hdr), ==, 0);
+        }
+        /* Other traffic (IPv6 router solicitations, …) may come first. */
+        for (int i = 0; i < 50; i++) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t n;
+
+                g_assert_cmpint(poll(&p, 1, 2000), ==, 1);
+                n = read(fd, buf, sizeof buf);
+                g_assert_cmpint(n, >, 0);
+                if (n >= hdr + 21 && memcmp(buf + hdr, frame, 21) == 0)
+                        return;
+        }
+        g_error("the test frame never arrived on %s", macvtap);
+}
+
+static void test_macvtap(void) {
+        Helper h = {};
+        NhRequest req;
+        NhReply reply;
+        int fds[4][NH_QUEUES_MAX];
+        size_t n_fds[4] = {};
+        NetdevLink orig_lower;
+        char s[ETHER_ADDR_STR_MAX];
+        g_autofree char *not_allowed = NULL, *denied = NULL, *broken = NULL;
+
+        create_veth("vbeth0", "vbeth1");
+        create_veth("vbeth2", "vbeth3");
+        helper_start(&h, "allow vbeth0\nallow vbeth2\n");
+
+        /* bridge, vepa, private on one lower device; one with two queues and no vnet header. */
+        req = macvtap_request("macvtap0", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x10);
+        reply = call_ok(&h, &req, fds[0], NH_QUEUES_MAX, &n_fds[0]);
+        g_assert_cmpuint(n_fds[0], ==, 1);
+        assert_macvtap("macvtap0", &reply, "vbeth0", MACVLAN_MODE_BRIDGE, "52:54:00:00:77:10");
+        assert_macvtap_fd(fds[0][0], "macvtap0", reply.ifindex, true, false);
+
+        req = macvtap_request("macvtap1", "vbeth0", NH_MACVTAP_MODE_VEPA, 0x11);
+        req.macvtap_create.queues = 2;
+        req.macvtap_create.vnet_hdr = false;
+        req.macvtap_create.mtu = 1400;
+        reply = call_ok(&h, &req, fds[1], NH_QUEUES_MAX, &n_fds[1]);
+        g_assert_cmpuint(n_fds[1], ==, 2);
+        assert_macvtap("macvtap1", &reply, "vbeth0", MACVLAN_MODE_VEPA, "52:54:00:00:77:11");
+        g_assert_cmpuint(lookup("macvtap1").mtu, ==, 1400);
+        for (size_t i = 0; i < n_fds[1]; i++)
+                assert_macvtap_fd(fds[1][i], "macvtap1", reply.ifindex, false, true);
+        assert_frame_arrives("vbeth1", "macvtap1", fds[1][0]);
+
+        req = macvtap_request("macvtap2", "vbeth0", NH_MACVTAP_MODE_PRIVATE, 0x12);
+        reply = call_ok(&h, &req, fds[2], NH_QUEUES_MAX, &n_fds[2]);
+        assert_macvtap("macvtap2", &reply, "vbeth0", MACVLAN_MODE_PRIVATE, "52:54:00:00:77:12");
+        assert_macvtap_fd(fds[2][0], "macvtap2", reply.ifindex, true, false);
+        g_assert_cmpuint(lookup("macvtap2").mtu, ==, 1500); /* the lower device's */
+
+        /* Without NOQUEUE the default stays. */
+        req = macvtap_request("macvtap5", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x15);
+        req.macvtap_create.noqueue = false;
+        {
+                int fd;
+                size_t n = 0;
+                g_autofree char *q = NULL;
+
+                reply = call_ok(&h, &req, &fd, 1, &n);
+                g_assert_false(reply.has_noqueue_applied);
+                q = root_qdisc(reply.ifindex);
+                g_assert_cmpstr(q, !=, "noqueue");
+                delete_ok(&h, "macvtap5", NH_LINK_MACVTAP);
+                close(fd);
+        }
+
+        /* passthrough: the lower device to itself, with the guest's MAC. */
+        orig_lower = lookup("vbeth2");
+        req = macvtap_request("macvtap3", "vbeth2", NH_MACVTAP_MODE_PASSTHROUGH, 0x13);
+        reply = call_ok(&h, &req, fds[3], NH_QUEUES_MAX, &n_fds[3]);
+        assert_macvtap("macvtap3", &reply, "vbeth2", MACVLAN_MODE_PASSTHRU, "52:54:00:00:77:13");
+        assert_macvtap_fd(fds[3][0], "macvtap3", reply.ifindex, true, false);
+        {
+                NetdevLink l = lookup("vbeth2");
+                g_assert_cmpstr(ether_addr_format(&l.mac, s), ==, "52:54:00:00:77:13");
+        }
+        assert_frame_arrives("vbeth3", "macvtap3", fds[3][0]);
+
+        /* One guest per lower device in passthrough mode, either way round. */
+        req = macvtap_request("macvtap4", "vbeth2", NH_MACVTAP_MODE_PASSTHROUGH, 0x14);
+        call_fails(&h, &req, EBUSY, "lower device vbeth2 is already used by macvtap3 in passthrough mode");
+        req = macvtap_request("macvtap4", "vbeth2", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, EBUSY, "lower device vbeth2 is already used by macvtap3 in passthrough mode");
+        req = macvtap_request("macvtap4", "vbeth0", NH_MACVTAP_MODE_PASSTHROUGH, 0x14);
+        call_fails(&h, &req, EBUSY, "passthrough mode needs it to itself");
+
+        /* Names, lower devices, values. */
+        req = macvtap_request("mvtap4", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, EPERM, "macvtap name mvtap4 does not start with \"macvtap\"");
+        req = macvtap_request("macvtap0", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, EEXIST, "link macvtap0 already exists");
+        not_allowed = g_strdup_printf("lower device vbeth1 is not allowed by %s", h.acl);
+        req = macvtap_request("macvtap4", "vbeth1", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, EPERM, not_allowed);
+        req = macvtap_request("macvtap4", "nosuchdev", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, ENODEV, "lower device nosuchdev does not exist");
+        req = macvtap_request("macvtap4", "lo", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, EPERM, "lower device lo is not an Ethernet device");
+        req = macvtap_request("macvtap4", "macvtap0", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, EPERM, "lower device macvtap0 is itself a macvtap");
+        req = macvtap_request("macvtap4", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        req.macvtap_create.mtu = 9000;
+        call_fails(&h, &req, EINVAL, "MTU 9000 of macvtap4 exceeds the MTU 1500 of lower device vbeth0");
+        req = macvtap_request("macvtap4", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x10);
+        call_fails(&h, &req, EADDRINUSE,
+                   "MAC 52:54:00:00:77:10 is already used by macvtap0 on lower device vbeth0");
+        req = macvtap_request("macvtap4", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        memcpy(req.macvtap_create.mac, lookup("vbeth0").mac.bytes, 6);
+        call_fails(&h, &req, EADDRINUSE, "is the address of lower device vbeth0 itself");
+
+        /* virtbus' own devices are never lower devices, whatever the ACL says; an admin's bridge
+         * is one like any other. */
+        write_acl(&h, "allow all\n");
+        req = bridge_request("vbtest0");
+        call_ok(&h, &req, NULL, 0, NULL);
+        req = macvtap_request("macvtap4", "vbtest0", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, EPERM, "lower device vbtest0 is a bridge virtbus manages for a network");
+        {
+                int tapfd;
+                size_t n = 0;
+
+                req = tap_request("vnet0", NULL, 1);
+                call_ok(&h, &req, &tapfd, 1, &n);
+                req = macvtap_request("macvtap4", "vnet0", NH_MACVTAP_MODE_BRIDGE, 0x14);
+                call_fails(&h, &req, EPERM, "lower device vnet0 is a tap");
+                close(tapfd);
+                assert_link_vanishes("vnet0");
+        }
+        create_foreign_bridge("foreignbr");
+        g_assert_cmpint(netdev_link_set_up(lookup("foreignbr").ifindex), ==, 0);
+        {
+                int fd;
+                size_t n = 0;
+
+                req = macvtap_request("macvtap4", "foreignbr", NH_MACVTAP_MODE_BRIDGE, 0x14);
+                reply = call_ok(&h, &req, &fd, 1, &n);
+                assert_macvtap("macvtap4", &reply, "foreignbr", MACVLAN_MODE_BRIDGE, "52:54:00:00:77:14");
+                delete_ok(&h, "macvtap4", NH_LINK_MACVTAP);
+                close(fd);
+        }
+        write_acl(&h, "allow vbeth*\ndeny vbeth1\n");
+        denied = g_strdup_printf("lower device vbeth1 is denied by %s", h.acl);
+        req = macvtap_request("macvtap4", "vbeth1", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, EPERM, denied);
+        write_acl(&h, "allow vbeth0\nbogus\n");
+        broken = g_strdup_printf("ACL not usable: %s:2: unknown directive 'bogus'", h.acl);
+        req = macvtap_request("macvtap4", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x14);
+        call_fails(&h, &req, EPERM, broken);
+        g_assert_false(netdev_link_exists("macvtap4"));
+
+        /* Deletion: name prefix and kind must match; fds may still be open. */
+        req = delete_request("macvtap0", NH_LINK_TAP);
+        call_fails(&h, &req, EPERM, "macvtap0 is not a virtbus tap");
+        req = delete_request("vbeth0", NH_LINK_MACVTAP);
+        call_fails(&h, &req, EPERM, "vbeth0 is not a virtbus macvtap");
+        delete_ok(&h, "macvtap0", NH_LINK_MACVTAP);
+        delete_ok(&h, "macvtap1", NH_LINK_MACVTAP);
+        delete_ok(&h, "macvtap2", NH_LINK_MACVTAP);
+        delete_ok(&h, "macvtap3", NH_LINK_MACVTAP);
+        req = delete_request("macvtap3", NH_LINK_MACVTAP);
+        call_fails(&h, &req, ENODEV, "link macvtap3 does not exist");
+        /* The kernel gave the passthrough lower device its own MAC back. */
+        g_assert_cmpmem(lookup("vbeth2").mac.bytes, 6, orig_lower.mac.bytes, 6);
+        for (size_t i = 0; i < G_N_ELEMENTS(fds); i++)
+                for (size_t j = 0; j < n_fds[i]; j++)
+                        close(fds[i][j]);
+
+        delete_ok(&h, "vbtest0", NH_LINK_BRIDGE);
+        helper_stop(&h);
+        g_assert_cmpint(netdev_link_delete(lookup("foreignbr").ifindex), ==, 0);
+        g_assert_cmpint(netdev_link_delete(lookup("vbeth0").ifindex), ==, 0);
+        g_assert_cmpint(netdev_link_delete(lookup("vbeth2").ifindex), ==, 0);
+        assert_no_links_left();
+}
+
+/* A /dev of the helper's own: an empty tmpfs (no udev, no devtmpfs), or one where /dev/tapN and
+ * /dev/vhost-net are all /dev/null's device number (as when another namespace's macvtap has
+ * the same ifindex). Runs in the helper's child: only the helper sees it. */
+static void private_dev(bool decoys) {
+        if (unshare(CLONE_NEWNS) < 0 || mount("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=0755") < 0)
+                _exit(126);
+        if (!decoys)
+                return;
+        for (int i = 1; i <= 64; i++) {
+                char path[32];
+
+                snprintf(path, sizeof path, "/dev/tap%d", i);
+                if (mknod(path, S_IFCHR | 0600, makedev(1, 3)) < 0)
+                        _exit(126);
+        }
+        if (mknod(NETDEV_VHOST_NET_PATH, S_IFCHR | 0600, makedev(1, 3)) < 0)
+                _exit(126);
+}
+
+static void empty_dev(void) {
+        private_dev(false);
+}
+
+static void decoy_dev(void) {
+        private_dev(true);
+}
+
+/* Failures after the macvtap exists undo it; a wrong device is never handed out. */
+static void test_macvtap_device_node(void) {
+        Helper h = {};
+        NhRequest req, vhost = { .verb = NH_VERB_VHOST_OPEN, .vhost_open.queues = 1 };
+        gint64 start;
+
+        create_veth("vbeth0", "vbeth1");
+
+        helper_child_setup = empty_dev;
+        helper_start(&h, "allow vbeth0\n");
+        helper_child_setup = NULL;
+        req = macvtap_request("macvtap0", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x20);
+        start = g_get_monotonic_time();
+        call_fails(&h, &req, ENOENT, "did not appear (and the helper lacks CAP_MKNOD to create it)");
+        g_assert_cmpint(g_get_monotonic_time() - start, >=, G_USEC_PER_SEC); /* it waited */
+        g_assert_false(netdev_link_exists("macvtap0"));
+        call_fails(&h, &vhost, ENOENT, NETDEV_VHOST_NET_PATH " is not available");
+        helper_stop(&h);
+
+        helper_child_setup = decoy_dev;
+        helper_start(&h, "allow vbeth0\n");
+        helper_child_setup = NULL;
+        req = macvtap_request("macvtap0", "vbeth0", NH_MACVTAP_MODE_BRIDGE, 0x20);
+        req.macvtap_create.queues = 3;
+        call_fails(&h, &req, EEXIST, "is not the character device");
+        g_assert_false(netdev_link_exists("macvtap0"));
+        call_fails(&h, &vhost, EPERM, NETDEV_VHOST_NET_PATH " is not the vhost-net character device");
+        helper_stop(&h);
+
+        g_assert_cmpint(netdev_link_delete(lookup("vbeth0").ifindex), ==, 0);
+        assert_no_links_left();
+}
+
+/* This machine has no vhost-net: the refusal is tested for real there, the fds where it exists.
+ * (The daemon's command-line tests cover how the fds are used.) */
+static void test_vhost(void) {
+        Helper h = {};
+        NhRequest req = { .verb = NH_VERB_VHOST_OPEN, .vhost_open.queues = 2 };
+        uint8_t buf[NH_MESSAGE_MAX];
+        NhReply reply;
+        int fd, len;
+
+        helper_start(&h, "");
+        if (access(NETDEV_VHOST_NET_PATH, F_OK) == 0) {
+                int fds[NH_QUEUES_MAX];
+                size_t n_fds = 0;
+                struct stat st;
+
+                reply = call_ok(&h, &req, fds, G_N_ELEMENTS(fds), &n_fds);
+                g_assert_cmpuint(n_fds, ==, 2);
+                g_assert_cmpuint(reply.ifindex, ==, 0);
+                for (size_t i = 0; i < n_fds; i++) {
+                        g_assert_cmpint(fstat(fds[i], &st), ==, 0);
+                        g_assert_true(S_ISCHR(st.st_mode));
+                        g_assert_cmpuint(major(st.st_rdev), ==, 10);
+                        g_assert_cmpuint(minor(st.st_rdev), ==, 238);
+                        close(fds[i]);
+                }
+        } else {
+                g_test_message(NETDEV_VHOST_NET_PATH " is absent: testing the refusal");
+                call_fails(&h, &req, ENOENT, NETDEV_VHOST_NET_PATH " is not available");
+        }
+
+        /* Out of range: refused before anything is opened. */
+        fd = raw_connect(&h);
+        req.vhost_open.queues = NH_QUEUES_MAX + 1;
+        len = nh_request_encode(&req, buf, sizeof buf);
+        reply = raw_exchange(fd, buf, len, NULL, 0, NULL, NULL);
+        g_assert_cmpuint(reply.error, ==, EINVAL);
+        g_assert_nonnull(strstr(reply.message, "attribute 9 (QUEUES) value 9 out of range 1..8"));
+        close(fd);
+        helper_stop(&h);
+}
+
 static void test_idle_exit(void) {
         Helper h = {};
         int status, fd;
@@ -890,9 +1351,13 @@ int main(int argc, char *argv[]) {
                 g_test_add_func("/nethelper/needs-root", test_needs_root);
                 return g_test_run();
         }
-        /* Everything below, helper included, lives in a namespace of its own. */
-        if (unshare(CLONE_NEWNET) < 0)
-                g_error("unshare(CLONE_NEWNET) failed: %s", g_strerror(errno));
+        /* Everything below, helper included, lives in a network namespace of its own, with a sysfs
+         * that shows it (sysfs shows the namespace it was mounted in). */
+        if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
+                g_error("unshare(CLONE_NEWNET|CLONE_NEWNS) failed: %s", g_strerror(errno));
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                g_error("mounting a private sysfs failed: %s", g_strerror(errno));
         lo = if_nametoindex("lo");
         g_assert_cmpint(lo, >, 0);
         g_assert_cmpint(netdev_link_set_up(lo), ==, 0);
@@ -906,6 +1371,10 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/nethelper/unprivileged-lookups", test_unprivileged_lookups);
         g_test_add_func("/nethelper/peer-uid", test_peer_uid);
         g_test_add_func("/nethelper/malformed", test_malformed);
+        g_test_add_func("/nethelper/tap-noqueue", test_tap_noqueue);
+        g_test_add_func("/nethelper/macvtap", test_macvtap);
+        g_test_add_func("/nethelper/macvtap-device-node", test_macvtap_device_node);
+        g_test_add_func("/nethelper/vhost", test_vhost);
         g_test_add_func("/nethelper/socket-activation", test_socket_activation);
         g_test_add_func("/nethelper/idle-exit", test_idle_exit);
 

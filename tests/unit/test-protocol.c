@@ -118,6 +118,34 @@ static NhRequest sample_tap(void) {
         return req;
 }
 
+static NhRequest sample_macvtap(void) {
+        NhRequest req = { .verb = NH_VERB_MACVTAP_CREATE, .seq = 99 };
+        NhMacvtapCreate *m = &req.macvtap_create;
+
+        strcpy(m->ifname, "macvtap7");
+        strcpy(m->lower, "eth0");
+        m->mode = NH_MACVTAP_MODE_PASSTHROUGH;
+        memcpy(m->mac, (uint8_t[]) { 0x52, 0x54, 0x00, 4, 5, 6 }, 6);
+        m->mtu = 9000;
+        m->vnet_hdr = true;
+        m->queues = 3;
+        m->noqueue = true;
+        return req;
+}
+
+static NhRequest sample_vhost(void) {
+        return (NhRequest) { .verb = NH_VERB_VHOST_OPEN, .seq = 1000, .vhost_open.queues = 2 };
+}
+
+/* A valid MACVTAP_CREATE prefix in raw form: IFNAME, LOWER, MACVTAP_MODE, MAC. */
+static void msg_macvtap(Msg *m, uint32_t seq) {
+        msg_init(m, NH_VERB_MACVTAP_CREATE, seq);
+        msg_str(m, NH_ATTR_IFNAME, "macvtap0");
+        msg_str(m, NH_ATTR_LOWER, "eth0");
+        msg_u32(m, NH_ATTR_MACVTAP_MODE, NH_MACVTAP_MODE_BRIDGE);
+        msg_attr(m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0x00, 1, 2, 3 }, 6);
+}
+
 static NhRequest sample_delete(void) {
         NhRequest req = { .verb = NH_VERB_LINK_DELETE, .seq = UINT32_MAX };
 
@@ -164,8 +192,24 @@ static void assert_request_equal(const NhRequest *a, const NhRequest *b) {
                 g_assert_cmpint(x->vnet_hdr, ==, y->vnet_hdr);
                 g_assert_cmpuint(x->queues ?: 1, ==, y->queues ?: 1);
                 g_assert_cmpstr(x->bridge, ==, y->bridge);
+                g_assert_cmpint(x->noqueue, ==, y->noqueue);
                 break;
         }
+        case NH_VERB_MACVTAP_CREATE: {
+                const NhMacvtapCreate *x = &a->macvtap_create, *y = &b->macvtap_create;
+                g_assert_cmpstr(x->ifname, ==, y->ifname);
+                g_assert_cmpstr(x->lower, ==, y->lower);
+                g_assert_cmpint(x->mode, ==, y->mode);
+                g_assert_cmpmem(x->mac, 6, y->mac, 6);
+                g_assert_cmpuint(x->mtu, ==, y->mtu);
+                g_assert_cmpint(x->vnet_hdr, ==, y->vnet_hdr);
+                g_assert_cmpuint(x->queues ?: 1, ==, y->queues ?: 1);
+                g_assert_cmpint(x->noqueue, ==, y->noqueue);
+                break;
+        }
+        case NH_VERB_VHOST_OPEN:
+                g_assert_cmpuint(a->vhost_open.queues, ==, b->vhost_open.queues);
+                break;
         case NH_VERB_LINK_DELETE:
                 g_assert_cmpstr(a->link_delete.ifname, ==, b->link_delete.ifname);
                 g_assert_cmpint(a->link_delete.kind, ==, b->link_delete.kind);
@@ -225,6 +269,124 @@ static void test_roundtrip_tap(void) {
         m = encode(&req);
         out = decode_ok(&m);
         g_assert_cmpuint(out.tap_create.queues, ==, NH_QUEUES_MAX);
+        g_assert_false(out.tap_create.noqueue);
+
+        req.tap_create.noqueue = true;
+        m = encode(&req);
+        out = decode_ok(&m);
+        g_assert_true(out.tap_create.noqueue);
+        assert_request_equal(&req, &out);
+
+        /* Explicit 0 is accepted too. */
+        Msg raw;
+        msg_init(&raw, NH_VERB_TAP_CREATE, 3);
+        msg_str(&raw, NH_ATTR_IFNAME, "vnet0");
+        msg_u8(&raw, NH_ATTR_NOQUEUE, 0);
+        msg_finish(&raw);
+        out = decode_ok(&raw);
+        g_assert_false(out.tap_create.noqueue);
+}
+
+/* Backward compatibility: a TAP_CREATE without NOQUEUE is byte for byte what it was before the
+ * attribute existed, so helpers that predate it still accept it. */
+static void test_tap_compat(void) {
+        NhRequest req = sample_tap();
+        Msg m = encode(&req), old;
+
+        msg_init(&old, NH_VERB_TAP_CREATE, req.seq);
+        msg_str(&old, NH_ATTR_IFNAME, "vnet12");
+        msg_attr(&old, NH_ATTR_MAC, req.tap_create.mac, 6);
+        msg_u32(&old, NH_ATTR_MTU, 1500);
+        msg_u8(&old, NH_ATTR_VNET_HDR, 1);
+        msg_u32(&old, NH_ATTR_QUEUES, 4);
+        msg_str(&old, NH_ATTR_BRIDGE, "virbr1");
+        msg_finish(&old);
+        g_assert_cmpmem(m.buf, m.len, old.buf, old.len);
+
+        /* With it: the same plus one attribute at the end. */
+        req.tap_create.noqueue = true;
+        m = encode(&req);
+        msg_u8(&old, NH_ATTR_NOQUEUE, 1);
+        msg_finish(&old);
+        g_assert_cmpmem(m.buf, m.len, old.buf, old.len);
+
+        /* The numbers of the original verbs and attributes never change. */
+        g_assert_cmpint(NH_VERSION, ==, 1);
+        g_assert_cmpint(NH_VERB_LINK_DELETE, ==, 3);
+        g_assert_cmpint(NH_ATTR_N_FDS, ==, 14);
+        g_assert_cmpint(NH_VERB_MACVTAP_CREATE, ==, 4);
+        g_assert_cmpint(NH_VERB_VHOST_OPEN, ==, 5);
+        g_assert_cmpint(NH_ATTR_NOQUEUE, ==, 15);
+        g_assert_cmpint(NH_ATTR_LOWER, ==, 16);
+        g_assert_cmpint(NH_ATTR_MACVTAP_MODE, ==, 17);
+        g_assert_cmpint(NH_ATTR_NOQUEUE_APPLIED, ==, 18);
+}
+
+static void test_roundtrip_macvtap(void) {
+        NhRequest req = sample_macvtap(), out;
+        Msg m;
+
+        m = encode(&req);
+        g_assert_cmpuint(m.len % 4, ==, 0);
+        out = decode_ok(&m);
+        assert_request_equal(&req, &out);
+
+        for (NhMacvtapMode mode = NH_MACVTAP_MODE_VEPA; mode < _NH_MACVTAP_MODE_MAX; mode++) {
+                req.macvtap_create.mode = mode;
+                m = encode(&req);
+                out = decode_ok(&m);
+                g_assert_cmpint(out.macvtap_create.mode, ==, mode);
+        }
+
+        /* Defaults: queues absent = 1, MTU of the lower device, no vnet header, no noqueue. */
+        req = (NhRequest) { .verb = NH_VERB_MACVTAP_CREATE, .seq = 5 };
+        strcpy(req.macvtap_create.ifname, "macvtap0");
+        strcpy(req.macvtap_create.lower, "e");
+        req.macvtap_create.mode = NH_MACVTAP_MODE_VEPA;
+        memcpy(req.macvtap_create.mac, (uint8_t[]) { 2, 0, 0, 0, 0, 1 }, 6);
+        m = encode(&req);
+        out = decode_ok(&m);
+        assert_request_equal(&req, &out);
+        g_assert_cmpuint(out.macvtap_create.queues, ==, 1);
+        g_assert_cmpuint(out.macvtap_create.mtu, ==, 0);
+        g_assert_false(out.macvtap_create.vnet_hdr);
+        g_assert_false(out.macvtap_create.noqueue);
+
+        req.macvtap_create.queues = NH_QUEUES_MAX;
+        m = encode(&req);
+        out = decode_ok(&m);
+        g_assert_cmpuint(out.macvtap_create.queues, ==, NH_QUEUES_MAX);
+
+        /* The minimal raw form: only the required attributes. */
+        msg_macvtap(&m, 8);
+        msg_finish(&m);
+        out = decode_ok(&m);
+        g_assert_cmpstr(out.macvtap_create.ifname, ==, "macvtap0");
+        g_assert_cmpstr(out.macvtap_create.lower, ==, "eth0");
+        g_assert_cmpint(out.macvtap_create.mode, ==, NH_MACVTAP_MODE_BRIDGE);
+        g_assert_cmpuint(out.macvtap_create.queues, ==, 1);
+
+        g_assert_cmpstr(nh_macvtap_mode_to_string(NH_MACVTAP_MODE_VEPA), ==, "vepa");
+        g_assert_cmpstr(nh_macvtap_mode_to_string(NH_MACVTAP_MODE_BRIDGE), ==, "bridge");
+        g_assert_cmpstr(nh_macvtap_mode_to_string(NH_MACVTAP_MODE_PRIVATE), ==, "private");
+        g_assert_cmpstr(nh_macvtap_mode_to_string(NH_MACVTAP_MODE_PASSTHROUGH), ==, "passthrough");
+        g_assert_null(nh_macvtap_mode_to_string(0));
+        g_assert_null(nh_macvtap_mode_to_string(_NH_MACVTAP_MODE_MAX));
+        g_assert_null(nh_macvtap_mode_to_string(1000));
+}
+
+static void test_roundtrip_vhost(void) {
+        for (uint32_t q = 1; q <= NH_QUEUES_MAX; q++) {
+                NhRequest req = sample_vhost(), out;
+                Msg m;
+
+                req.vhost_open.queues = q;
+                m = encode(&req);
+                /* header + QUEUES, nothing else */
+                g_assert_cmpuint(m.len, ==, NH_HEADER_SIZE + 8);
+                out = decode_ok(&m);
+                assert_request_equal(&req, &out);
+        }
 }
 
 static void test_roundtrip_delete(void) {
@@ -260,6 +422,25 @@ static void test_roundtrip_reply(void) {
         g_assert_cmpint(nh_reply_decode(buf, len, &out, err, sizeof err), ==, 0);
         g_assert_cmpuint(out.error, ==, EPERM);
         g_assert_cmpstr(out.message, ==, reply.message);
+
+        /* noqueue outcome: absent unless reported, then 0 or 1; with error 0 the message is a
+         * warning. */
+        g_assert_false(out.has_noqueue_applied);
+        reply = (NhReply) { .seq = 7, .ifindex = 3, .n_fds = 1, .has_noqueue_applied = true,
+                            .noqueue_applied = true };
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        g_assert_cmpint(nh_reply_decode(buf, len, &out, err, sizeof err), ==, 0);
+        g_assert_true(out.has_noqueue_applied);
+        g_assert_true(out.noqueue_applied);
+        reply.noqueue_applied = false;
+        strcpy(reply.message, "root qdisc noqueue not applied to vnet0: Invalid argument");
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        g_assert_cmpint(nh_reply_decode(buf, len, &out, err, sizeof err), ==, 0);
+        g_assert_cmpuint(out.error, ==, 0);
+        g_assert_true(out.has_noqueue_applied);
+        g_assert_false(out.noqueue_applied);
+        g_assert_cmpstr(out.message, ==, reply.message);
+        g_assert_cmpuint(out.ifindex, ==, 3);
 
         /* A message filling the whole array (not terminated) is cut, never refused. */
         memset(reply.message, 'x', sizeof reply.message);
@@ -312,6 +493,27 @@ static void test_reply_bad(void) {
         msg_finish(&m);
         g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EBADMSG);
 
+        /* NOQUEUE_APPLIED: one byte, 0 or 1; the request's NOQUEUE has no place in a reply. */
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 0);
+        msg_u8(&m, NH_ATTR_NOQUEUE_APPLIED, 2);
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EINVAL);
+        g_assert_nonnull(strstr(err, "attribute 18 (NOQUEUE_APPLIED) value 2 is not 0 or 1"));
+
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 0);
+        msg_u32(&m, NH_ATTR_NOQUEUE_APPLIED, 1);
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EBADMSG);
+
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 0);
+        msg_u8(&m, NH_ATTR_NOQUEUE, 1);
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EBADMSG);
+        g_assert_nonnull(strstr(err, "attribute 15 (NOQUEUE) not allowed for verb REPLY"));
+
         char long_text[NH_ERROR_MESSAGE_MAX + 10];
         memset(long_text, 'y', sizeof long_text - 1);
         long_text[sizeof long_text - 1] = 0;
@@ -337,6 +539,13 @@ static void test_encode_errors(void) {
         memset(req.tap_create.ifname, 'a', sizeof req.tap_create.ifname); /* unterminated */
         g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
 
+        req = sample_macvtap();
+        memset(req.macvtap_create.lower, 'e', sizeof req.macvtap_create.lower);
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+        req = sample_macvtap();
+        memset(req.macvtap_create.ifname, 'm', sizeof req.macvtap_create.ifname);
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+
         req = sample_tap();
         req.verb = 77;
         g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
@@ -347,7 +556,8 @@ static void test_encode_errors(void) {
 /* Every prefix of a valid message is refused, both as it is (payload length then disagrees
  * with the datagram) and with the header's payload length patched to match the cut. */
 static void test_truncated(void) {
-        const NhRequest reqs[] = { sample_bridge(), sample_tap(), sample_delete() };
+        const NhRequest reqs[] = { sample_bridge(), sample_tap(), sample_delete(), sample_macvtap(),
+                                   sample_vhost() };
 
         for (size_t i = 0; i < G_N_ELEMENTS(reqs); i++) {
                 Msg full = encode(&reqs[i]);
@@ -448,6 +658,8 @@ static void test_unknown_verb(void) {
         g_assert_cmpstr(nh_verb_to_string(NH_VERB_TAP_CREATE), ==, "TAP_CREATE");
         g_assert_cmpstr(nh_verb_to_string(NH_VERB_BRIDGE_CREATE), ==, "BRIDGE_CREATE");
         g_assert_cmpstr(nh_verb_to_string(NH_VERB_LINK_DELETE), ==, "LINK_DELETE");
+        g_assert_cmpstr(nh_verb_to_string(NH_VERB_MACVTAP_CREATE), ==, "MACVTAP_CREATE");
+        g_assert_cmpstr(nh_verb_to_string(NH_VERB_VHOST_OPEN), ==, "VHOST_OPEN");
         g_assert_null(nh_verb_to_string(_NH_VERB_MAX));
         g_assert_null(nh_verb_to_string(1000));
 }
@@ -488,7 +700,57 @@ static void test_bad_attributes(void) {
         msg_finish(&m);
         assert_decode_fails(&m, -EBADMSG, "attribute 11 (ERRNO) not allowed for verb LINK_DELETE");
 
+        /* the new attributes only where they belong */
+        static const struct {
+                uint16_t verb, type;
+                const char *name;
+        } misplaced[] = {
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_NOQUEUE, "NOQUEUE" },
+                { NH_VERB_LINK_DELETE, NH_ATTR_NOQUEUE, "NOQUEUE" },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_NOQUEUE, "NOQUEUE" },
+                { NH_VERB_TAP_CREATE, NH_ATTR_LOWER, "LOWER" },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_LOWER, "LOWER" },
+                { NH_VERB_TAP_CREATE, NH_ATTR_MACVTAP_MODE, "MACVTAP_MODE" },
+                { NH_VERB_LINK_DELETE, NH_ATTR_MACVTAP_MODE, "MACVTAP_MODE" },
+                { NH_VERB_TAP_CREATE, NH_ATTR_NOQUEUE_APPLIED, "NOQUEUE_APPLIED" },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_NOQUEUE_APPLIED, "NOQUEUE_APPLIED" },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_BRIDGE, "BRIDGE" },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_STP, "STP" },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_ADDRESS, "ADDRESS" },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_LINK_KIND, "LINK_KIND" },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_ERRNO, "ERRNO" },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_IFNAME, "IFNAME" },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_MAC, "MAC" },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_VNET_HDR, "VNET_HDR" },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_N_FDS, "N_FDS" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(misplaced); i++) {
+                g_autofree char *needle = g_strdup_printf("attribute %u (%s) not allowed for verb %s",
+                                                          misplaced[i].type, misplaced[i].name,
+                                                          nh_verb_to_string(misplaced[i].verb));
+
+                msg_init(&m, misplaced[i].verb, 1);
+                msg_u8(&m, misplaced[i].type, 1);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EBADMSG, needle);
+        }
+
         /* duplicates */
+        msg_macvtap(&m, 1);
+        msg_str(&m, NH_ATTR_LOWER, "eth1");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "duplicate attribute 16 (LOWER)");
+        msg_macvtap(&m, 1);
+        msg_u8(&m, NH_ATTR_NOQUEUE, 1);
+        msg_u8(&m, NH_ATTR_NOQUEUE, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "duplicate attribute 15 (NOQUEUE)");
+        msg_init(&m, NH_VERB_VHOST_OPEN, 1);
+        msg_u32(&m, NH_ATTR_QUEUES, 1);
+        msg_u32(&m, NH_ATTR_QUEUES, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "duplicate attribute 9 (QUEUES)");
+
         msg_init(&m, NH_VERB_TAP_CREATE, 1);
         msg_str(&m, NH_ATTR_IFNAME, "vnet0");
         msg_str(&m, NH_ATTR_IFNAME, "vnet1");
@@ -525,6 +787,34 @@ static void test_bad_attributes(void) {
         msg_str(&m, NH_ATTR_IFNAME, "vnet0");
         msg_finish(&m);
         assert_decode_fails(&m, -EBADMSG, "missing attribute 10 (LINK_KIND) for verb LINK_DELETE");
+
+        /* MACVTAP_CREATE needs IFNAME, LOWER, MACVTAP_MODE and MAC; VHOST_OPEN needs QUEUES. */
+        static const struct {
+                uint16_t skip;
+                const char *needle;
+        } required[] = {
+                { NH_ATTR_IFNAME, "missing attribute 1 (IFNAME) for verb MACVTAP_CREATE" },
+                { NH_ATTR_LOWER, "missing attribute 16 (LOWER) for verb MACVTAP_CREATE" },
+                { NH_ATTR_MACVTAP_MODE, "missing attribute 17 (MACVTAP_MODE) for verb MACVTAP_CREATE" },
+                { NH_ATTR_MAC, "missing attribute 2 (MAC) for verb MACVTAP_CREATE" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(required); i++) {
+                msg_init(&m, NH_VERB_MACVTAP_CREATE, 1);
+                if (required[i].skip != NH_ATTR_IFNAME)
+                        msg_str(&m, NH_ATTR_IFNAME, "macvtap0");
+                if (required[i].skip != NH_ATTR_LOWER)
+                        msg_str(&m, NH_ATTR_LOWER, "eth0");
+                if (required[i].skip != NH_ATTR_MACVTAP_MODE)
+                        msg_u32(&m, NH_ATTR_MACVTAP_MODE, NH_MACVTAP_MODE_VEPA);
+                if (required[i].skip != NH_ATTR_MAC)
+                        msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0, 1, 2, 3 }, 6);
+                msg_u32(&m, NH_ATTR_QUEUES, 2);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EBADMSG, required[i].needle);
+        }
+        msg_init(&m, NH_VERB_VHOST_OPEN, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "missing attribute 9 (QUEUES) for verb VHOST_OPEN");
 
         /* attribute length beyond the message */
         msg_init(&m, NH_VERB_TAP_CREATE, 1);
@@ -609,6 +899,18 @@ static void test_bad_ifnames(void) {
                 assert_decode_fails(&m, -EINVAL, "attribute 7 (BRIDGE)");
         }
 
+        for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                Msg m;
+
+                msg_init(&m, NH_VERB_MACVTAP_CREATE, 1);
+                msg_str(&m, NH_ATTR_IFNAME, "macvtap0");
+                msg_str(&m, NH_ATTR_LOWER, bad[i]);
+                msg_u32(&m, NH_ATTR_MACVTAP_MODE, NH_MACVTAP_MODE_VEPA);
+                msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0, 1, 2, 3 }, 6);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, "attribute 16 (LOWER)");
+        }
+
         /* Control characters are escaped in the error text. */
         Msg m;
         char err[NH_ERROR_MESSAGE_MAX];
@@ -673,6 +975,53 @@ static void test_ranges(void) {
                         assert_decode_fails(&m, -EINVAL, "out of range");
         }
 
+        /* MACVTAP_CREATE and VHOST_OPEN. */
+        static const struct {
+                uint16_t verb, type;
+                uint32_t value;
+                int ok;
+        } new_cases[] = {
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MACVTAP_MODE, 0, false },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MACVTAP_MODE, NH_MACVTAP_MODE_VEPA, true },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MACVTAP_MODE, NH_MACVTAP_MODE_PASSTHROUGH, true },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MACVTAP_MODE, _NH_MACVTAP_MODE_MAX, false },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MACVTAP_MODE, 8, false }, /* the kernel's PASSTHRU bit */
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MACVTAP_MODE, UINT32_MAX, false },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_QUEUES, 0, false },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_QUEUES, 1, true },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_QUEUES, NH_QUEUES_MAX, true },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_QUEUES, NH_QUEUES_MAX + 1, false },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MTU, 67, false },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MTU, 68, true },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MTU, 65535, true },
+                { NH_VERB_MACVTAP_CREATE, NH_ATTR_MTU, 65536, false },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_QUEUES, 0, false },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_QUEUES, 1, true },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_QUEUES, NH_QUEUES_MAX, true },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_QUEUES, NH_QUEUES_MAX + 1, false },
+                { NH_VERB_VHOST_OPEN, NH_ATTR_QUEUES, UINT32_MAX, false },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(new_cases); i++) {
+                Msg m;
+
+                if (new_cases[i].verb == NH_VERB_VHOST_OPEN)
+                        msg_init(&m, NH_VERB_VHOST_OPEN, 1);
+                else {
+                        msg_init(&m, NH_VERB_MACVTAP_CREATE, 1);
+                        msg_str(&m, NH_ATTR_IFNAME, "macvtap0");
+                        msg_str(&m, NH_ATTR_LOWER, "eth0");
+                        if (new_cases[i].type != NH_ATTR_MACVTAP_MODE)
+                                msg_u32(&m, NH_ATTR_MACVTAP_MODE, NH_MACVTAP_MODE_BRIDGE);
+                        msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0, 1, 2, 3 }, 6);
+                }
+                msg_u32(&m, new_cases[i].type, new_cases[i].value);
+                msg_finish(&m);
+                if (new_cases[i].ok)
+                        decode_ok(&m);
+                else
+                        assert_decode_fails(&m, -EINVAL, "out of range");
+        }
+
         /* Booleans are 0 or 1, one byte. */
         Msg m;
         msg_init(&m, NH_VERB_BRIDGE_CREATE, 1);
@@ -686,6 +1035,62 @@ static void test_ranges(void) {
         msg_u32(&m, NH_ATTR_VNET_HDR, 1);
         msg_finish(&m);
         assert_decode_fails(&m, -EBADMSG, "attribute 8 (VNET_HDR) has length 4, expected 1");
+
+        msg_init(&m, NH_VERB_TAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_u8(&m, NH_ATTR_NOQUEUE, 2);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "attribute 15 (NOQUEUE) value 2 is not 0 or 1");
+
+        msg_macvtap(&m, 1);
+        msg_u8(&m, NH_ATTR_NOQUEUE, 0xff);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "attribute 15 (NOQUEUE) value 255 is not 0 or 1");
+
+        msg_macvtap(&m, 1);
+        msg_u32(&m, NH_ATTR_NOQUEUE, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 15 (NOQUEUE) has length 4, expected 1");
+
+        msg_macvtap(&m, 1);
+        msg_u8(&m, NH_ATTR_VNET_HDR, 3);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "attribute 8 (VNET_HDR) value 3 is not 0 or 1");
+
+        msg_macvtap(&m, 1);
+        msg_attr(&m, NH_ATTR_NOQUEUE, NULL, 0);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 15 (NOQUEUE) has length 0, expected 1");
+
+        /* The macvtap mode is a u32; the guest's MAC is unicast. */
+        msg_init(&m, NH_VERB_MACVTAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "macvtap0");
+        msg_str(&m, NH_ATTR_LOWER, "eth0");
+        msg_u8(&m, NH_ATTR_MACVTAP_MODE, NH_MACVTAP_MODE_BRIDGE);
+        msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0, 1, 2, 3 }, 6);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 17 (MACVTAP_MODE) has length 1, expected 4");
+
+        msg_init(&m, NH_VERB_MACVTAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "macvtap0");
+        msg_str(&m, NH_ATTR_LOWER, "eth0");
+        msg_u32(&m, NH_ATTR_MACVTAP_MODE, NH_MACVTAP_MODE_BRIDGE);
+        msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, 6);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "ff:ff:ff:ff:ff:ff is not a unicast address");
+
+        msg_init(&m, NH_VERB_MACVTAP_CREATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "macvtap0");
+        msg_str(&m, NH_ATTR_LOWER, "eth0");
+        msg_u32(&m, NH_ATTR_MACVTAP_MODE, NH_MACVTAP_MODE_BRIDGE);
+        msg_attr(&m, NH_ATTR_MAC, (uint8_t[6]) {}, 6);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "not a unicast address");
+
+        msg_init(&m, NH_VERB_VHOST_OPEN, 1);
+        msg_attr(&m, NH_ATTR_QUEUES, (uint16_t[]) { 1 }, 2);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 9 (QUEUES) has length 2, expected 4");
 
         /* Integers have exactly 4 bytes. */
         msg_init(&m, NH_VERB_TAP_CREATE, 1);
@@ -787,7 +1192,8 @@ static void check_random_input(const uint8_t *buf, size_t len) {
 
 static void test_random_garbage(void) {
         g_autoptr(GRand) rand = g_rand_new_with_seed(0x5eed);
-        const NhRequest samples[] = { sample_bridge(), sample_tap(), sample_delete() };
+        const NhRequest samples[] = { sample_bridge(), sample_tap(), sample_delete(), sample_macvtap(),
+                                      sample_vhost() };
         uint8_t buf[NH_MESSAGE_MAX + 64];
         unsigned accepted = 0;
 
@@ -802,7 +1208,8 @@ static void test_random_garbage(void) {
                                 buf[i] = g_rand_int(rand);
                         if (len >= NH_HEADER_SIZE && g_rand_boolean(rand)) {
                                 uint32_t magic = NH_MAGIC, payload = len - NH_HEADER_SIZE;
-                                uint16_t version = NH_VERSION, verb = g_rand_int_range(rand, 0, 5);
+                                uint16_t version = NH_VERSION;
+                                uint16_t verb = g_rand_int_range(rand, 0, _NH_VERB_MAX + 2);
 
                                 memcpy(buf, &magic, 4);
                                 memcpy(buf + 4, &version, 2);
@@ -823,7 +1230,7 @@ static void test_random_garbage(void) {
                         /* a soup of well-framed attributes with random types, lengths and values */
                         Msg m;
 
-                        msg_init(&m, g_rand_int_range(rand, 0, 5), g_rand_int(rand));
+                        msg_init(&m, g_rand_int_range(rand, 0, _NH_VERB_MAX + 2), g_rand_int(rand));
                         while (m.len < NH_MESSAGE_MAX - 64 && g_rand_int_range(rand, 0, 8) != 0) {
                                 uint8_t v[24];
                                 uint16_t alen = g_rand_int_range(rand, 0, sizeof v);
@@ -1029,6 +1436,9 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/protocol/roundtrip/bridge", test_roundtrip_bridge);
         g_test_add_func("/protocol/roundtrip/tap", test_roundtrip_tap);
         g_test_add_func("/protocol/roundtrip/delete", test_roundtrip_delete);
+        g_test_add_func("/protocol/roundtrip/macvtap", test_roundtrip_macvtap);
+        g_test_add_func("/protocol/roundtrip/vhost", test_roundtrip_vhost);
+        g_test_add_func("/protocol/compat/tap", test_tap_compat);
         g_test_add_func("/protocol/roundtrip/reply", test_roundtrip_reply);
         g_test_add_func("/protocol/reply/bad", test_reply_bad);
         g_test_add_func("/protocol/encode/errors", test_encode_errors);
