@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
-#include <stdarg.h>
 
 #include "bandwidth.h"
+#include "conf-util.h"
 #include "i18n.h"
 #include "macro.h"
 
@@ -10,68 +10,13 @@
  * typo, not a link speed, and would overflow the byte counts handed to the kernel. */
 #define BANDWIDTH_VALUE_MAX UINT32_MAX
 
-static int bandwidth_error(char **ret_error, int r, const char *prefix, const char *fmt, ...) _printf_(4, 5);
-static int bandwidth_error(char **ret_error, int r, const char *prefix, const char *fmt, ...) {
-        _cleanup_free_ char *body = NULL;
-        va_list ap;
-        int k;
-
-        if (!ret_error)
-                return r;
-
-        va_start(ap, fmt);
-        k = vasprintf(&body, fmt, ap);
-        va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        if (asprintf(ret_error, "%s%s", prefix, body) < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return r;
-}
-
-#define xml_error(ret_error, ...) bandwidth_error(ret_error, -EBADMSG, _("XML error: "), __VA_ARGS__)
-#define unsupported_error(ret_error, ...) \
-        bandwidth_error(ret_error, -EOPNOTSUPP, _("unsupported configuration: "), __VA_ARGS__)
-
-/* Plain decimal digits only: no sign, no space, no suffix; overflow is an error, not a wrap. */
-static int parse_value(const char *s, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (isempty(s))
-                return -EINVAL;
-        for (const char *p = s; *p; p++) {
-                unsigned d;
-
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-                d = *p - '0';
-                if (v > (BANDWIDTH_VALUE_MAX - d) / 10)
-                        return -ERANGE;
-                v = v * 10 + d;
-        }
-        if (v == 0) /* 0 means "unset" in the model; libvirt has no use for an explicit 0 either */
-                return -ERANGE;
-        *ret = v;
-        return 0;
-}
-
-static bool is_text(xmlNode *n) {
-        return n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE;
-}
-
-static bool is_blank(const char *s) {
-        return !s || strspn(s, " \t\r\n") == strlen(s);
-}
-
 /* Reports whatever an element that must be empty contains, or 0. */
 static int check_empty(xmlNode *node, char **ret_error) {
         for (xmlNode *c = node->children; c; c = c->next) {
                 if (c->type == XML_ELEMENT_NODE)
                         return xml_error(ret_error, _("unexpected element <%s> in <%s>"),
                                          (const char *) c->name, (const char *) node->name);
-                if (is_text(c) && !is_blank((const char *) c->content))
+                if (conf_is_text(c) && !conf_is_blank((const char *) c->content))
                         return xml_error(ret_error, _("unexpected text in <%s>"), (const char *) node->name);
                 if (c->type == XML_ENTITY_REF_NODE)
                         return xml_error(ret_error, _("unexpected entity reference in <%s>"),
@@ -110,7 +55,8 @@ static int parse_rate(xmlNode *node, bool inbound, bool allow_floor, BandwidthRa
                                 return -ENOMEM;
                         continue;
                 }
-                if (parse_value(v, fields[i]) < 0)
+                /* 0 means "unset" in the model; libvirt has no use for an explicit 0 either */
+                if (conf_parse_uint(v, 1, BANDWIDTH_VALUE_MAX, fields[i]) < 0)
                         return xml_error(ret_error,
                                          _("invalid %s '%s' on <%s> in <bandwidth>: "
                                            "expected an integer from 1 to %u %s"),
@@ -167,8 +113,8 @@ int bandwidth_parse(xmlNode *node, bool allow_floor, Bandwidth *ret, char **ret_
 
                 if (c->type == XML_ENTITY_REF_NODE)
                         return xml_error(ret_error, _("unexpected entity reference in <bandwidth>"));
-                if (is_text(c)) {
-                        if (!is_blank((const char *) c->content))
+                if (conf_is_text(c)) {
+                        if (!conf_is_blank((const char *) c->content))
                                 return xml_error(ret_error, _("unexpected text in <bandwidth>"));
                         continue;
                 }

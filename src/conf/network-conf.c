@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <stdarg.h>
 
+#include "conf-util.h"
 #include "i18n.h"
 #include "ifname.h"
 #include "network-conf.h"
 #include "xml-util.h"
+
+/* Names the object in messages: "… in network 'lan'". */
+#define NETWORK_KIND "network"
 
 /* Linux refuses a bridge forward delay above 30 s while STP runs; a larger value could never
  * be applied, so it is refused here rather than at start. */
@@ -31,157 +34,6 @@ const char *network_forward_mode_to_string(NetworkForwardMode m) {
         if (m < 0 || m >= _NETWORK_FORWARD_MAX)
                 return NULL;
         return forward_mode_table[m];
-}
-
-static int conf_error(char **ret_error, int r, const char *prefix, const char *fmt, ...) _printf_(4, 5);
-static int conf_error(char **ret_error, int r, const char *prefix, const char *fmt, ...) {
-        _cleanup_free_ char *body = NULL;
-        va_list ap;
-        int k;
-
-        if (!ret_error)
-                return r;
-
-        va_start(ap, fmt);
-        k = vasprintf(&body, fmt, ap);
-        va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        if (asprintf(ret_error, "%s%s", prefix, body) < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return r;
-}
-
-/* The errno goes with the prefix, so callers can tell a broken document from one we cannot do. */
-#define xml_error(ret_error, ...) conf_error(ret_error, -EBADMSG, _("XML error: "), __VA_ARGS__)
-#define unsupported_error(ret_error, ...) \
-        conf_error(ret_error, -EOPNOTSUPP, _("unsupported configuration: "), __VA_ARGS__)
-
-/* Plain decimal digits only: no sign, no space, no suffix, no wrap-around. */
-static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
-        uint64_t v = 0;
-
-        if (isempty(s))
-                return -EINVAL;
-        for (const char *p = s; *p; p++) {
-                unsigned d;
-
-                if (*p < '0' || *p > '9')
-                        return -EINVAL;
-                d = *p - '0';
-                if (d > max || v > (max - d) / 10)
-                        return -ERANGE;
-                v = v * 10 + d;
-        }
-        if (v < min)
-                return -ERANGE;
-        *ret = v;
-        return 0;
-}
-
-static bool is_text(xmlNode *n) {
-        return n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE;
-}
-
-static bool is_blank(const char *s) {
-        return !s || strspn(s, " \t\r\n") == strlen(s);
-}
-
-static const char *ns_prefix(xmlNode *n) {
-        return n->ns && n->ns->prefix ? (const char *) n->ns->prefix : "";
-}
-
-static const char *ns_sep(xmlNode *n) {
-        return n->ns && n->ns->prefix ? ":" : "";
-}
-
-/* Text of an element that holds only text (<name>, <uuid>). Entity references are refused, not
- * expanded: nothing legitimate needs them, and expanding nested ones is a memory bomb.
- * netname: NULL while the name itself is being read. */
-static int element_text(xmlNode *n, const char *netname, char **ret, char **ret_error) {
-        size_t len = 0;
-        char *s, *p;
-
-        for (xmlNode *c = n->children; c; c = c->next) {
-                if (c->type == XML_ELEMENT_NODE && netname)
-                        return xml_error(ret_error, _("unexpected element <%s> in <%s> of network '%s'"),
-                                         (const char *) c->name, (const char *) n->name, netname);
-                if (c->type == XML_ELEMENT_NODE)
-                        return xml_error(ret_error, _("unexpected element <%s> in <%s>"),
-                                         (const char *) c->name, (const char *) n->name);
-                if (c->type == XML_ENTITY_REF_NODE)
-                        return xml_error(ret_error, _("entity references are not supported (in <%s>)"),
-                                         (const char *) n->name);
-                if (is_text(c) && c->content)
-                        len += strlen((const char *) c->content);
-        }
-
-        /* one allocation: text split by many comments must not cost quadratic time */
-        p = s = malloc(len + 1);
-        if (!s)
-                return -ENOMEM;
-        for (xmlNode *c = n->children; c; c = c->next)
-                if (is_text(c) && c->content)
-                        p = stpcpy(p, (const char *) c->content);
-        *p = 0;
-
-        *ret = s;
-        return 0;
-}
-
-/* For elements that carry only attributes. Children that libvirt would accept (<forward>'s
- * <interface>, <ip>'s <dhcp>) are something we cannot do yet; anything else is a broken document. */
-static int check_no_children(xmlNode *n, bool libvirt_has_children, const char *netname, char **ret_error) {
-        for (xmlNode *c = n->children; c; c = c->next) {
-                if (c->type == XML_ELEMENT_NODE && libvirt_has_children)
-                        return unsupported_error(ret_error,
-                                                 _("element <%s%s%s> in <%s> of network '%s' "
-                                                   "is not supported"),
-                                                 ns_prefix(c), ns_sep(c), (const char *) c->name,
-                                                 (const char *) n->name, netname);
-                if (c->type == XML_ELEMENT_NODE)
-                        return xml_error(ret_error, _("unexpected element <%s> in <%s> of network '%s'"),
-                                         (const char *) c->name, (const char *) n->name, netname);
-                if (c->type == XML_ENTITY_REF_NODE || (is_text(c) && !is_blank((const char *) c->content)))
-                        return xml_error(ret_error, _("unexpected text in <%s> of network '%s'"),
-                                         (const char *) n->name, netname);
-        }
-        return 0;
-}
-
-/* allowed: NULL-terminated list of attribute names (no namespace). */
-static int check_attributes(xmlNode *n, const char *const *allowed, const char *netname, char **ret_error) {
-        for (xmlAttr *a = n->properties; a; a = a->next) {
-                const char *prefix = a->ns && a->ns->prefix ? (const char *) a->ns->prefix : "";
-                bool ok = false;
-
-                for (const char *const *p = allowed; !a->ns && *p; p++)
-                        if (streq((const char *) a->name, *p)) {
-                                ok = true;
-                                break;
-                        }
-                if (ok)
-                        continue;
-                if (netname)
-                        return xml_error(ret_error, _("unknown attribute '%s%s%s' on <%s> in network '%s'"),
-                                         prefix, *prefix ? ":" : "", (const char *) a->name,
-                                         (const char *) n->name, netname);
-                return xml_error(ret_error, _("unknown attribute '%s%s%s' on <%s>"), prefix,
-                                 *prefix ? ":" : "", (const char *) a->name, (const char *) n->name);
-        }
-        return 0;
-}
-
-/* xml_get_prop() returns NULL both for "absent" and for OOM; tell them apart. */
-static int get_prop(xmlNode *n, const char *name, char **ret) {
-        char *v = xml_get_prop(n, name);
-
-        if (!v && xmlHasNsProp(n, (const xmlChar *) name, NULL))
-                return -ENOMEM;
-        *ret = v;
-        return 0;
 }
 
 bool network_name_valid(const char *name) {
@@ -211,10 +63,11 @@ static int parse_name(xmlNode *root, NetworkDef *def, char **ret_error) {
         if (!node)
                 return xml_error(ret_error, _("missing <name> element in <network>"));
 
-        r = check_attributes(node, (const char *const[]) { NULL }, NULL, ret_error);
+        r = conf_check_attributes(node, (const char *const[]) { NULL }, false, NETWORK_KIND, NULL,
+                                  ret_error);
         if (r < 0)
                 return r;
-        r = element_text(node, NULL, &name, ret_error);
+        r = conf_element_text(node, NETWORK_KIND, NULL, &name, ret_error);
         if (r < 0)
                 return r;
 
@@ -237,10 +90,11 @@ static int parse_uuid(xmlNode *n, NetworkDef *def, char **ret_error) {
         _cleanup_free_ char *s = NULL;
         int r;
 
-        r = check_attributes(n, (const char *const[]) { NULL }, def->name, ret_error);
+        r = conf_check_attributes(n, (const char *const[]) { NULL }, false, NETWORK_KIND, def->name,
+                                  ret_error);
         if (r < 0)
                 return r;
-        r = element_text(n, def->name, &s, ret_error);
+        r = conf_element_text(n, NETWORK_KIND, def->name, &s, ret_error);
         if (r < 0)
                 return r;
         if (uuid_parse(s, &def->uuid) < 0)
@@ -255,10 +109,11 @@ static int parse_forward(xmlNode *n, NetworkDef *def, char **ret_error) {
         _cleanup_free_ char *mode = NULL;
         int r;
 
-        r = check_attributes(n, (const char *const[]) { "mode", NULL }, def->name, ret_error);
+        r = conf_check_attributes(n, (const char *const[]) { "mode", NULL }, false, NETWORK_KIND, def->name,
+                                  ret_error);
         if (r < 0)
                 return r;
-        r = get_prop(n, "mode", &mode);
+        r = conf_get_prop(n, "mode", &mode);
         if (r < 0)
                 return r;
 
@@ -284,22 +139,23 @@ static int parse_forward(xmlNode *n, NetworkDef *def, char **ret_error) {
                 return xml_error(ret_error, _("unknown forward mode '%s' in network '%s'"), mode, def->name);
         }
 
-        return check_no_children(n, /* libvirt_has_children= */ true, def->name, ret_error);
+        return conf_check_no_children(n, /* libvirt_has_children= */ true, NETWORK_KIND, def->name,
+                                      ret_error);
 }
 
 static int parse_bridge(xmlNode *n, NetworkDef *def, char **ret_error) {
         _cleanup_free_ char *name = NULL, *stp = NULL, *delay = NULL;
         int r;
 
-        r = check_attributes(n, (const char *const[]) { "name", "stp", "delay", NULL }, def->name,
-                             ret_error);
+        r = conf_check_attributes(n, (const char *const[]) { "name", "stp", "delay", NULL }, false,
+                                  NETWORK_KIND, def->name, ret_error);
         if (r < 0)
                 return r;
-        r = check_no_children(n, false, def->name, ret_error);
+        r = conf_check_no_children(n, false, NETWORK_KIND, def->name, ret_error);
         if (r < 0)
                 return r;
 
-        r = get_prop(n, "name", &name);
+        r = conf_get_prop(n, "name", &name);
         if (r < 0)
                 return r;
         if (name && !ifname_valid(name))
@@ -308,7 +164,7 @@ static int parse_bridge(xmlNode *n, NetworkDef *def, char **ret_error) {
                                    "characters and no '/', ':', '%%', spaces or control characters"),
                                  name, def->name);
 
-        r = get_prop(n, "stp", &stp);
+        r = conf_get_prop(n, "stp", &stp);
         if (r < 0)
                 return r;
         if (stp) {
@@ -323,13 +179,13 @@ static int parse_bridge(xmlNode *n, NetworkDef *def, char **ret_error) {
                                          stp, def->name);
         }
 
-        r = get_prop(n, "delay", &delay);
+        r = conf_get_prop(n, "delay", &delay);
         if (r < 0)
                 return r;
         if (delay) {
                 uint64_t v;
 
-                if (parse_uint(delay, 0, NETWORK_BRIDGE_DELAY_MAX, &v) < 0)
+                if (conf_parse_uint(delay, 0, NETWORK_BRIDGE_DELAY_MAX, &v) < 0)
                         return xml_error(ret_error,
                                          _("invalid delay '%s' on <bridge> in network '%s': expected an "
                                            "integer from 0 to %d seconds"),
@@ -345,13 +201,14 @@ static int parse_mac(xmlNode *n, NetworkDef *def, char **ret_error) {
         _cleanup_free_ char *s = NULL;
         int r;
 
-        r = check_attributes(n, (const char *const[]) { "address", NULL }, def->name, ret_error);
+        r = conf_check_attributes(n, (const char *const[]) { "address", NULL }, false, NETWORK_KIND,
+                                  def->name, ret_error);
         if (r < 0)
                 return r;
-        r = check_no_children(n, false, def->name, ret_error);
+        r = conf_check_no_children(n, false, NETWORK_KIND, def->name, ret_error);
         if (r < 0)
                 return r;
-        r = get_prop(n, "address", &s);
+        r = conf_get_prop(n, "address", &s);
         if (r < 0)
                 return r;
         if (!s)
@@ -375,18 +232,19 @@ static int parse_mtu(xmlNode *n, NetworkDef *def, char **ret_error) {
         uint64_t v;
         int r;
 
-        r = check_attributes(n, (const char *const[]) { "size", NULL }, def->name, ret_error);
+        r = conf_check_attributes(n, (const char *const[]) { "size", NULL }, false, NETWORK_KIND, def->name,
+                                  ret_error);
         if (r < 0)
                 return r;
-        r = check_no_children(n, false, def->name, ret_error);
+        r = conf_check_no_children(n, false, NETWORK_KIND, def->name, ret_error);
         if (r < 0)
                 return r;
-        r = get_prop(n, "size", &s);
+        r = conf_get_prop(n, "size", &s);
         if (r < 0)
                 return r;
         if (!s)
                 return xml_error(ret_error, _("missing size attribute on <mtu> in network '%s'"), def->name);
-        if (parse_uint(s, NETWORK_MTU_MIN, NETWORK_MTU_MAX, &v) < 0)
+        if (conf_parse_uint(s, NETWORK_MTU_MIN, NETWORK_MTU_MAX, &v) < 0)
                 return xml_error(ret_error,
                                  _("invalid MTU size '%s' in network '%s': expected an integer "
                                    "from %d to %d"),
@@ -418,13 +276,14 @@ static int parse_ip(xmlNode *n, const char *netname, NetworkIP *ret, char **ret_
         NetworkIP ip = {};
         int r;
 
-        r = check_attributes(n, (const char *const[]) { "family", "address", "netmask", "prefix", NULL },
-                             netname, ret_error);
+        r = conf_check_attributes(n,
+                                  (const char *const[]) { "family", "address", "netmask", "prefix", NULL },
+                                  false, NETWORK_KIND, netname, ret_error);
         if (r < 0)
                 return r;
 
-        if (get_prop(n, "family", &family) < 0 || get_prop(n, "address", &address) < 0 ||
-            get_prop(n, "netmask", &netmask) < 0 || get_prop(n, "prefix", &prefix) < 0)
+        if (conf_get_prop(n, "family", &family) < 0 || conf_get_prop(n, "address", &address) < 0 ||
+            conf_get_prop(n, "netmask", &netmask) < 0 || conf_get_prop(n, "prefix", &prefix) < 0)
                 return -ENOMEM;
 
         if (!family || streq(family, "ipv4"))
@@ -484,7 +343,7 @@ static int parse_ip(xmlNode *n, const char *netname, NetworkIP *ret, char **ret_
                 unsigned max = ip.family == AF_INET ? 32 : 128;
                 uint64_t v;
 
-                if (parse_uint(prefix, 0, max, &v) < 0)
+                if (conf_parse_uint(prefix, 0, max, &v) < 0)
                         return xml_error(ret_error,
                                          _("invalid prefix '%s' on <ip address='%s'> in network '%s': "
                                            "expected an integer from 0 to %u"),
@@ -499,7 +358,7 @@ static int parse_ip(xmlNode *n, const char *netname, NetworkIP *ret, char **ret_
                                  _("<ip address='%s'> in network '%s' needs a prefix or netmask attribute"),
                                  address, netname);
 
-        r = check_no_children(n, /* libvirt_has_children= */ true, netname, ret_error);
+        r = conf_check_no_children(n, /* libvirt_has_children= */ true, NETWORK_KIND, netname, ret_error);
         if (r < 0)
                 return r;
 
@@ -600,7 +459,7 @@ int network_def_parse_node(xmlNode *root, NetworkDef **ret, char **ret_error) {
                                            "namespace '%s'"),
                                          (const char *) root->ns->href);
                 return xml_error(ret_error, _("expected root element <network>, got <%s%s%s>"),
-                                 ns_prefix(root), ns_sep(root), (const char *) root->name);
+                                 conf_ns_prefix(root), conf_ns_sep(root), (const char *) root->name);
         }
 
         def = network_def_new();
@@ -612,14 +471,16 @@ int network_def_parse_node(xmlNode *root, NetworkDef **ret, char **ret_error) {
         if (r < 0)
                 return r;
 
-        r = check_attributes(root, (const char *const[]) { NULL }, def->name, ret_error);
+        r = conf_check_attributes(root, (const char *const[]) { NULL }, false, NETWORK_KIND, def->name,
+                                  ret_error);
         if (r < 0)
                 return r;
 
         for (xmlNode *c = root->children; c; c = c->next) {
                 size_t i;
 
-                if (c->type == XML_ENTITY_REF_NODE || (is_text(c) && !is_blank((const char *) c->content)))
+                if (c->type == XML_ENTITY_REF_NODE ||
+                    (conf_is_text(c) && !conf_is_blank((const char *) c->content)))
                         return xml_error(ret_error, _("unexpected text in network '%s'"), def->name);
                 if (c->type != XML_ELEMENT_NODE)
                         continue;
@@ -628,7 +489,7 @@ int network_def_parse_node(xmlNode *root, NetworkDef **ret, char **ret_error) {
                         return unsupported_error(ret_error,
                                                  _("element <%s%s%s> (namespace '%s') in network '%s' "
                                                    "is not supported"),
-                                                 ns_prefix(c), ns_sep(c), (const char *) c->name,
+                                                 conf_ns_prefix(c), conf_ns_sep(c), (const char *) c->name,
                                                  (const char *) c->ns->href, def->name);
 
                 if (streq((const char *) c->name, "ip")) {
@@ -696,15 +557,12 @@ int network_def_parse(const char *xml, NetworkDef **ret, char **ret_error) {
         if (xml && strnlen(xml, XML_DOCUMENT_MAX + 1) > XML_DOCUMENT_MAX)
                 return xml_error(ret_error, _("document is larger than %d bytes"), XML_DOCUMENT_MAX);
 
+        /* refuses DTDs too: no user-defined entities, hence nothing to expand behind our back */
         r = xml_parse_string(strempty(xml), &doc, &e);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return xml_error(ret_error, "%s", e ?: _("malformed document"));
-
-        /* No DTD means no user-defined entities, hence nothing to expand behind our back. */
-        if (doc->intSubset || doc->extSubset)
-                return xml_error(ret_error, _("document type declarations (<!DOCTYPE>) are not supported"));
 
         return network_def_parse_node(xmlDocGetRootElement(doc), ret, ret_error);
 }

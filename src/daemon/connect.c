@@ -2,6 +2,8 @@
 /* org.libvirt.Connect on /org/libvirt/QEMU */
 
 #include "connect.h"
+#include "domain-driver.h"
+#include "domain.h"
 #include "errors.h"
 #include "i18n.h"
 #include "network-driver.h"
@@ -126,6 +128,157 @@ static int method_network_lookup_by_uuid(sd_bus_message *message, void *userdata
         return sd_bus_reply_method_return(message, "o", n->path);
 }
 
+/* virConnectListAllDomainsFlags */
+enum {
+        LIST_DOMAINS_ACTIVE = 1 << 0,
+        LIST_DOMAINS_INACTIVE = 1 << 1,
+        LIST_DOMAINS_PERSISTENT = 1 << 2,
+        LIST_DOMAINS_TRANSIENT = 1 << 3,
+        LIST_DOMAINS_RUNNING = 1 << 4,
+        LIST_DOMAINS_PAUSED = 1 << 5,
+        LIST_DOMAINS_SHUTOFF = 1 << 6,
+        LIST_DOMAINS_OTHER = 1 << 7,
+        LIST_DOMAINS_MANAGEDSAVE = 1 << 8,
+        LIST_DOMAINS_NO_MANAGEDSAVE = 1 << 9,
+        LIST_DOMAINS_AUTOSTART = 1 << 10,
+        LIST_DOMAINS_NO_AUTOSTART = 1 << 11,
+        LIST_DOMAINS_HAS_SNAPSHOT = 1 << 12,
+        LIST_DOMAINS_NO_SNAPSHOT = 1 << 13,
+        LIST_DOMAINS_HAS_CHECKPOINT = 1 << 14,
+        LIST_DOMAINS_NO_CHECKPOINT = 1 << 15,
+        LIST_DOMAINS_ALL = (1 << 16) - 1,
+        LIST_DOMAINS_STATES = LIST_DOMAINS_RUNNING | LIST_DOMAINS_PAUSED | LIST_DOMAINS_SHUTOFF | LIST_DOMAINS_OTHER,
+};
+
+static bool domain_matches(const Domain *d, uint32_t flags) {
+        uint32_t state_flags = flags & LIST_DOMAINS_STATES;
+
+        if (!pair_matches(flags, LIST_DOMAINS_ACTIVE, LIST_DOMAINS_INACTIVE, domain_is_active(d)) ||
+            !pair_matches(flags, LIST_DOMAINS_PERSISTENT, LIST_DOMAINS_TRANSIENT, domain_is_persistent(d)) ||
+            !pair_matches(flags, LIST_DOMAINS_AUTOSTART, LIST_DOMAINS_NO_AUTOSTART, d->autostart) ||
+            /* virtbus has no managed save images, snapshots or checkpoints */
+            !pair_matches(flags, LIST_DOMAINS_MANAGEDSAVE, LIST_DOMAINS_NO_MANAGEDSAVE, false) ||
+            !pair_matches(flags, LIST_DOMAINS_HAS_SNAPSHOT, LIST_DOMAINS_NO_SNAPSHOT, false) ||
+            !pair_matches(flags, LIST_DOMAINS_HAS_CHECKPOINT, LIST_DOMAINS_NO_CHECKPOINT, false))
+                return false;
+        if (state_flags == 0)
+                return true;
+        switch (d->state) {
+        case DOMAIN_STATE_RUNNING:
+                return state_flags & LIST_DOMAINS_RUNNING;
+        case DOMAIN_STATE_PAUSED:
+                return state_flags & LIST_DOMAINS_PAUSED;
+        case DOMAIN_STATE_SHUTOFF:
+                return state_flags & LIST_DOMAINS_SHUTOFF;
+        default:
+                return state_flags & LIST_DOMAINS_OTHER;
+        }
+}
+
+static int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        uint32_t flags;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &flags);
+        if (r < 0)
+                return r;
+        r = check_flags(flags, LIST_DOMAINS_ALL, "virConnectListAllDomains", error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        for (Domain *d = m->domains; d; d = d->next) {
+                if (!domain_matches(d, flags))
+                        continue;
+                r = sd_bus_message_append(reply, "o", d->path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_domain_define_xml(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *xml;
+        Domain *d;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &xml);
+        if (r < 0)
+                return r;
+        r = domain_define_xml(userdata, xml, &d, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "o", d->path);
+}
+
+static int method_domain_create_xml(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *xml;
+        uint32_t flags;
+        int r;
+
+        r = sd_bus_message_read(message, "su", &xml, &flags);
+        if (r < 0)
+                return r;
+        r = check_flags(flags, 0, "virDomainCreateXML", error);
+        if (r < 0)
+                return r;
+        return domain_create_xml(userdata, xml, message, error);
+}
+
+static int method_domain_lookup_by_id(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int32_t id;
+        Domain *d;
+        int r;
+
+        r = sd_bus_message_read(message, "i", &id);
+        if (r < 0)
+                return r;
+        d = id > 0 ? manager_find_domain_by_id(userdata, id) : NULL;
+        if (!d)
+                return libvirt_error_setf(error, ENOENT, _("Domain not found: no domain with matching id %d"), id);
+        return sd_bus_reply_method_return(message, "o", d->path);
+}
+
+static int method_domain_lookup_by_name(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *name;
+        Domain *d;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &name);
+        if (r < 0)
+                return r;
+        d = manager_find_domain_by_name(userdata, name);
+        if (!d)
+                return libvirt_error_setf(error, ENOENT, _("Domain not found: no domain with matching name '%s'"), name);
+        return sd_bus_reply_method_return(message, "o", d->path);
+}
+
+static int method_domain_lookup_by_uuid(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        const char *s;
+        Domain *d;
+        Uuid uuid;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &s);
+        if (r < 0)
+                return r;
+        if (uuid_parse(s, &uuid) < 0)
+                return libvirt_error_setf(error, EINVAL, _("invalid argument: '%s' is not a valid UUID"), s);
+        d = manager_find_domain_by_uuid(userdata, &uuid);
+        if (!d)
+                return libvirt_error_setf(error, ENOENT, _("Domain not found: no domain with matching uuid '%s'"), s);
+        return sd_bus_reply_method_return(message, "o", d->path);
+}
+
 static int property_get_false(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "b", false);
@@ -169,6 +322,11 @@ int connect_emit_network_event(Manager *m, const char *network_path, int event) 
                                   event);
 }
 
+int connect_emit_domain_event(Manager *m, const char *domain_path, int event, int detail) {
+        return sd_bus_emit_signal(m->bus, CONNECT_PATH, "org.libvirt.Connect", "DomainEvent", "oii", domain_path,
+                                  event, detail);
+}
+
 const sd_bus_vtable connect_vtable[] = {
         SD_BUS_VTABLE_START(0),
         /* Not encrypted, but only local peers can reach the system bus: libvirt's "secure". */
@@ -177,6 +335,18 @@ const sd_bus_vtable connect_vtable[] = {
         SD_BUS_PROPERTY("LibVersion", "t", property_get_lib_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Secure", "b", property_get_true, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Version", "t", property_get_version, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("DomainCreateXML", SD_BUS_ARGS("s", xml, "u", flags), SD_BUS_RESULT("o", domain),
+                                method_domain_create_xml, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DomainDefineXML", SD_BUS_ARGS("s", xml), SD_BUS_RESULT("o", domain),
+                                method_domain_define_xml, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DomainLookupByID", SD_BUS_ARGS("i", id), SD_BUS_RESULT("o", domain),
+                                method_domain_lookup_by_id, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DomainLookupByName", SD_BUS_ARGS("s", name), SD_BUS_RESULT("o", domain),
+                                method_domain_lookup_by_name, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DomainLookupByUUID", SD_BUS_ARGS("s", uuid), SD_BUS_RESULT("o", domain),
+                                method_domain_lookup_by_uuid, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListDomains", SD_BUS_ARGS("u", flags), SD_BUS_RESULT("ao", domains),
+                                method_list_domains, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListNetworks", SD_BUS_ARGS("u", flags), SD_BUS_RESULT("ao", networks),
                                 method_list_networks, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetworkCreateXML", SD_BUS_ARGS("s", xml), SD_BUS_RESULT("o", network),
@@ -187,6 +357,7 @@ const sd_bus_vtable connect_vtable[] = {
                                 method_network_lookup_by_name, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("NetworkLookupByUUID", SD_BUS_ARGS("s", uuid), SD_BUS_RESULT("o", network),
                                 method_network_lookup_by_uuid, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("DomainEvent", SD_BUS_ARGS("o", domain, "i", event, "i", detail), 0),
         SD_BUS_SIGNAL_WITH_ARGS("NetworkEvent", SD_BUS_ARGS("o", network, "i", event), 0),
         SD_BUS_VTABLE_END,
 };

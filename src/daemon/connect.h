@@ -8,3 +8,4 @@
 extern const sd_bus_vtable connect_vtable[];
 
 int connect_emit_network_event(Manager *m, const char *network_path, int event);
+int connect_emit_domain_event(Manager *m, const char *domain_path, int event, int detail);

@@ -4,6 +4,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "connect.h"
+#include "domain-driver.h"
+#include "domain.h"
 #include "fileio.h"
 #include "log.h"
 #include "manager.h"
@@ -29,6 +31,11 @@ int manager_new(Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        while (m->domains) {
+                Domain *d = m->domains;
+                m->domains = d->next;
+                domain_free(d); /* guests keep running: only our handles go */
+        }
         while (m->networks) {
                 Network *n = m->networks;
                 m->networks = n->next;
@@ -42,6 +49,11 @@ Manager *manager_free(Manager *m) {
         free(m->network_dir);
         free(m->autostart_dir);
         free(m->helper_socket);
+        free(m->domain_dir);
+        free(m->domain_autostart_dir);
+        free(m->qemu_runtime_dir);
+        free(m->qemu_cache_dir);
+        free(m->qemu_log_dir);
         return mfree(m);
 }
 
@@ -62,15 +74,26 @@ int manager_set_dirs(Manager *m, const char *state_dir, const char *runtime_dir)
         m->network_dir = path_join3(m->state_dir, "network", NULL);
         m->autostart_dir = path_join3(m->state_dir, "network/autostart", NULL);
         m->helper_socket = path_join3(m->runtime_dir, "nethelper.sock", NULL);
-        if (!m->network_dir || !m->autostart_dir || !m->helper_socket)
+        m->domain_dir = path_join3(m->state_dir, "qemu", NULL);
+        m->domain_autostart_dir = path_join3(m->state_dir, "qemu/autostart", NULL);
+        m->qemu_runtime_dir = path_join3(m->runtime_dir, "qemu", NULL);
+        m->qemu_cache_dir = path_join3(m->state_dir, "cache/qemu", NULL);
+        m->qemu_log_dir = path_join3(m->state_dir, "log/qemu", NULL);
+        if (!m->network_dir || !m->autostart_dir || !m->helper_socket || !m->domain_dir ||
+            !m->domain_autostart_dir || !m->qemu_runtime_dir || !m->qemu_cache_dir || !m->qemu_log_dir)
                 return -ENOMEM;
+        m->next_domain_id = 1;
         return 0;
 }
 
 static int idle_timer_handler(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        /* Networks live on in the kernel without us; nothing keeps the daemon alive but callers. */
+        /* Networks live on in the kernel without us, but running guests need us watching them. */
+        if (manager_count_active_domains(m) > 0) {
+                manager_bump_idle(m);
+                return 0;
+        }
         log_info("Idle for %" PRIu64 "s, exiting.", m->idle_timeout_usec / 1000000);
         return sd_event_exit(m->event, 0);
 }
@@ -118,6 +141,13 @@ static int manager_connect_bus(Manager *m) {
         r = sd_bus_add_node_enumerator(m->bus, NULL, NETWORK_PATH_PREFIX, network_node_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register network enumerator: %m");
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, DOMAIN_PATH_PREFIX, "org.libvirt.Domain", domain_vtable,
+                                       domain_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register domain objects: %m");
+        r = sd_bus_add_node_enumerator(m->bus, NULL, DOMAIN_PATH_PREFIX, domain_node_enumerator, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register domain enumerator: %m");
         r = properties_install_libvirt_getall(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to install the GetAll filter: %m");
@@ -151,7 +181,11 @@ int manager_startup(Manager *m) {
         r = network_driver_load(m);
         if (r < 0)
                 return r;
+        r = domain_driver_load(m);
+        if (r < 0)
+                return r;
         network_driver_autostart(m);
+        domain_driver_autostart(m); /* after networks: guests need their bridges */
 
         r = sd_bus_request_name(m->bus, BUS_NAME, 0);
         if (r < 0)

@@ -7,6 +7,7 @@
 #include "macro.h"
 
 typedef struct Network Network;
+typedef struct Domain Domain;
 
 /* The one owner of all daemon state: the bus, the event loop and the objects. */
 typedef struct Manager {
@@ -20,8 +21,15 @@ typedef struct Manager {
         char *network_dir;   /* $STATE_DIRECTORY/network */
         char *autostart_dir; /* $STATE_DIRECTORY/network/autostart */
         char *helper_socket; /* $RUNTIME_DIRECTORY/nethelper.sock */
+        char *domain_dir;    /* $STATE_DIRECTORY/qemu: persistent domain configs */
+        char *domain_autostart_dir;
+        char *qemu_runtime_dir; /* $RUNTIME_DIRECTORY/qemu: status files, QMP sockets */
+        char *qemu_cache_dir;   /* $STATE_DIRECTORY/cache/qemu: capabilities */
+        char *qemu_log_dir;     /* $STATE_DIRECTORY/log/qemu: QEMU's stderr and serial logs */
 
         Network *networks; /* linked list */
+        Domain *domains;   /* linked list */
+        int next_domain_id;
 
         uint64_t qemu_version; /* libvirt encoding, probed once; 0 unknown */
         bool qemu_version_probed;
@@ -40,3 +48,4 @@ void manager_bump_idle(Manager *m);
 
 #define CONNECT_PATH "/org/libvirt/QEMU"
 #define NETWORK_PATH_PREFIX "/org/libvirt/QEMU/network"
+#define DOMAIN_PATH_PREFIX "/org/libvirt/QEMU/domain"

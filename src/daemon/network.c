@@ -5,19 +5,12 @@
 #include "i18n.h"
 #include "network-driver.h"
 #include "network.h"
+#include "object-path.h"
 
 #define NETWORK_XML_INACTIVE 1u /* virNetworkXMLFlags */
 
 char *network_object_path(const Uuid *uuid) {
-        char s[UUID_STR_MAX], *p;
-
-        uuid_format(uuid, s);
-        for (char *c = s; *c; c++)
-                if (*c == '-')
-                        *c = '_';
-        if (asprintf(&p, NETWORK_PATH_PREFIX "/_%s", s) < 0)
-                return NULL;
-        return p;
+        return uuid_object_path(NETWORK_PATH_PREFIX, uuid);
 }
 
 int network_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,

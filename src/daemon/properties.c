@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "connect.h"
+#include "domain-driver.h"
+#include "domain.h"
 #include "log.h"
 #include "network-driver.h"
 #include "network.h"
@@ -14,6 +16,14 @@ static int find_object(Manager *m, const char *path, const char *interface, cons
                         return 0;
                 *ret_vtable = connect_vtable;
                 *ret_userdata = m;
+                return 1;
+        }
+        if (streq(interface, "org.libvirt.Domain")) {
+                Domain *d = manager_find_domain_by_path(m, path);
+                if (!d)
+                        return 0;
+                *ret_vtable = domain_vtable;
+                *ret_userdata = d;
                 return 1;
         }
         if (streq(interface, "org.libvirt.Network")) {

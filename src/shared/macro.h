@@ -110,3 +110,5 @@ static inline void closedirp(DIR **d) {
         if (*d)
                 closedir(*d);
 }
+
+#define new0(t, n) ((t *) calloc((n), sizeof(t)))

@@ -20,9 +20,12 @@ static inline void xmlCharFreep(xmlChar **p) {
 }
 #define _cleanup_xmlfree_ _cleanup_(xmlCharFreep)
 
-/* Parse a document from memory with no network access, no entity expansion, no DTD loading.
- * On failure returns -EBADMSG and, when ret_error is set, the parser's first message
- * ("line 3: Opening and ending tag mismatch ..."). */
+/* Parse a document from memory with no network access and no entity expansion. A document with a
+ * DTD (<!DOCTYPE>) is refused with -EOPNOTSUPP before its declarations are read: without a DTD
+ * there are no user-defined entities, so nothing can expand behind the caller's back (billion
+ * laughs) or pull in external files. Other failures return -EBADMSG. When ret_error is set it gets
+ * the reason ("line 3: Opening and ending tag mismatch ...", "document type declarations
+ * (<!DOCTYPE>) are not supported"). */
 int xml_parse_string(const char *s, xmlDoc **ret, char **ret_error);
 
 /* Attribute value as a newly allocated C string (NULL when absent). */

@@ -101,9 +101,21 @@ static void test_network(void) {
         g_variant_unref(vb_call_ok(path, "org.libvirt.Network", "Undefine", NULL));
 }
 
+static void test_domain(void) {
+        g_autoptr(GVariant) r = vb_call_ok(VB_CONNECT_PATH, "org.libvirt.Connect", "DomainDefineXML",
+                                           g_variant_new("(s)", "<domain type='qemu'><name>intro</name>"
+                                                                "<memory>65536</memory><os><type>hvm</type></os></domain>"));
+        const char *path;
+
+        g_variant_get(r, "(&o)", &path);
+        compare_interface(load_file_interface("org.libvirt.Domain"), load_live_interface(path, "org.libvirt.Domain"));
+        g_variant_unref(vb_call_ok(path, "org.libvirt.Domain", "Undefine", g_variant_new("(u)", 0)));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/introspection/connect", test_connect);
         g_test_add_func("/introspection/network", test_network);
+        g_test_add_func("/introspection/domain", test_domain);
         return g_test_run();
 }

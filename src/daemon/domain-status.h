@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* $RUNTIME_DIRECTORY/qemu/NAME.status.xml: everything needed to find a running guest again
+ * after the daemon restarts or crashes — its live definition (ids, aliases, the tap names we
+ * created), state, pid and QMP socket. */
+
+#include <sys/types.h>
+
+#include "domain-conf.h"
+#include "manager.h"
+
+typedef struct DomainStatus {
+        DomainDef *live;
+        int state, reason;
+        pid_t pid;
+        char *qmp_socket;
+} DomainStatus;
+
+/* Pure: the file format. */
+char *domain_status_format(const DomainStatus *st);
+int domain_status_parse(const char *xml, DomainStatus **ret, char **ret_error);
+DomainStatus *domain_status_free(DomainStatus *st);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DomainStatus *, domain_status_free);
+
+typedef struct Domain Domain;
+
+int domain_remove_status(Domain *d);
+/* Reconnect to every guest a status file names, clean up after the ones that died. */
+int domain_status_load_all(Manager *m);
+int domain_adopt(Manager *m, DomainDef *live, Domain **ret);

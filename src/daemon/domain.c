@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.libvirt.Domain on /org/libvirt/QEMU/domain/_UUID */
+
+#include "domain-driver.h"
+#include "domain-process.h"
+#include "domain.h"
+#include "errors.h"
+#include "i18n.h"
+#include "object-path.h"
+
+#define DOMAIN_XML_INACTIVE 2u /* virDomainXMLFlags: SECURE 1, INACTIVE 2, UPDATE_CPU 4, MIGRATABLE 8 */
+#define DOMAIN_XML_SECURE 1u
+
+char *domain_object_path(const Uuid *uuid) {
+        return uuid_object_path(DOMAIN_PATH_PREFIX, uuid);
+}
+
+int domain_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                       sd_bus_error *error) {
+        Domain *d = manager_find_domain_by_path(userdata, path);
+
+        if (!d)
+                return 0;
+        *found = d;
+        return 1;
+}
+
+int domain_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        size_t k = 0, count = 0;
+        char **l;
+
+        for (Domain *d = m->domains; d; d = d->next)
+                count++;
+        l = calloc(count + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (Domain *d = m->domains; d; d = d->next) {
+                l[k] = strdup(d->path);
+                if (!l[k]) {
+                        for (size_t i = 0; i < k; i++)
+                                free(l[i]);
+                        free(l);
+                        return -ENOMEM;
+                }
+                k++;
+        }
+        *nodes = l;
+        return 1;
+}
+
+static int get_active(sd_bus *bus, const char *path, const char *interface, const char *property, sd_bus_message *reply,
+                      void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", domain_is_active(userdata));
+}
+
+static int get_persistent(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", domain_is_persistent(userdata));
+}
+
+static int get_autostart(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Domain *d = userdata;
+        return sd_bus_message_append(reply, "b", d->autostart);
+}
+
+static int set_autostart(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *value, void *userdata, sd_bus_error *error) {
+        int b, r;
+
+        r = sd_bus_message_read(value, "b", &b);
+        if (r < 0)
+                return r;
+        return domain_set_autostart(userdata, b, error);
+}
+
+static int get_id(sd_bus *bus, const char *path, const char *interface, const char *property, sd_bus_message *reply,
+                  void *userdata, sd_bus_error *error) {
+        Domain *d = userdata;
+        /* libvirt's virDomainGetID gives (unsigned) -1 for a domain that is not running */
+        return sd_bus_message_append(reply, "u", d->live ? (uint32_t) d->live->id : UINT32_MAX);
+}
+
+static int get_name(sd_bus *bus, const char *path, const char *interface, const char *property,
+                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", domain_current_def(userdata)->name);
+}
+
+static int get_uuid(sd_bus *bus, const char *path, const char *interface, const char *property,
+                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        char s[UUID_STR_MAX];
+        return sd_bus_message_append(reply, "s", uuid_format(&domain_current_def(userdata)->uuid, s));
+}
+
+static int get_os_type(sd_bus *bus, const char *path, const char *interface, const char *property,
+                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", "hvm");
+}
+
+static int get_scheduler_type(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        /* the kernel's default policy; virtbus exposes no scheduler parameters */
+        return sd_bus_message_append(reply, "(si)", "posix", 0);
+}
+
+static int get_updated(sd_bus *bus, const char *path, const char *interface, const char *property,
+                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        /* no live changes to the persistent config exist yet */
+        return sd_bus_message_append(reply, "b", false);
+}
+
+static int read_flags(sd_bus_message *message, uint32_t supported, const char *function, sd_bus_error *error) {
+        uint32_t flags;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &flags);
+        if (r < 0)
+                return r;
+        return check_flags(flags, supported, function, error);
+}
+
+static int method_create(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = read_flags(message, 0, "virDomainCreateWithFlags", error);
+        if (r < 0)
+                return r;
+        r = domain_start(userdata, message, false, error);
+        if (r < 0)
+                return r;
+        return 1; /* answered once the guest runs */
+}
+
+static int method_destroy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = read_flags(message, 1 /* GRACEFUL */, "virDomainDestroyFlags", error);
+        if (r < 0)
+                return r;
+        /* Answered when the process is gone and everything is released. */
+        return domain_process_destroy(userdata, message, error);
+}
+
+static int method_shutdown(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r;
+
+        /* VIR_DOMAIN_SHUTDOWN_DEFAULT 0 and ACPI_POWER_BTN 1 */
+        r = read_flags(message, 1, "virDomainShutdownFlags", error);
+        if (r < 0)
+                return r;
+        r = domain_process_shutdown(userdata, false, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_reboot(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = read_flags(message, 1, "virDomainReboot", error);
+        if (r < 0)
+                return r;
+        r = domain_process_shutdown(userdata, true, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_reset(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = read_flags(message, 0, "virDomainReset", error);
+        if (r < 0)
+                return r;
+        return domain_process_qmp_simple(userdata, "system_reset", message, error);
+}
+
+static int method_suspend(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return domain_process_qmp_simple(userdata, "stop", message, error);
+}
+
+static int method_resume(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return domain_process_qmp_simple(userdata, "cont", message, error);
+}
+
+static int method_undefine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r;
+
+        /* MANAGED_SAVE 1, SNAPSHOTS_METADATA 2, NVRAM 4, KEEP_NVRAM 8, CHECKPOINTS_METADATA 16, TPM 32,
+         * KEEP_TPM 64: none of these exist for our domains, so asking to remove them is harmless */
+        r = read_flags(message, 0x7f, "virDomainUndefineFlags", error);
+        if (r < 0)
+                return r;
+        r = domain_undefine(userdata, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_get_xml_desc(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Domain *d = userdata;
+        _cleanup_free_ char *xml = NULL;
+        uint32_t flags;
+        int r;
+
+        r = sd_bus_message_read(message, "u", &flags);
+        if (r < 0)
+                return r;
+        r = check_flags(flags, DOMAIN_XML_INACTIVE | DOMAIN_XML_SECURE, "virDomainGetXMLDesc", error);
+        if (r < 0)
+                return r;
+        if ((flags & DOMAIN_XML_INACTIVE) && d->config)
+                xml = domain_def_format(d->config, DOMAIN_FORMAT_INACTIVE);
+        else if (d->live)
+                xml = domain_def_format(d->live, 0);
+        else
+                xml = domain_def_format(d->config, DOMAIN_FORMAT_INACTIVE);
+        if (!xml)
+                return -ENOMEM;
+        return sd_bus_reply_method_return(message, "s", xml);
+}
+
+static int method_get_state(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Domain *d = userdata;
+        int r;
+
+        r = read_flags(message, 0, "virDomainGetState", error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "(ii)", (int32_t) d->state, (int32_t) d->reason);
+}
+
+const sd_bus_vtable domain_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Active", "b", get_active, 0, 0),
+        SD_BUS_WRITABLE_PROPERTY("Autostart", "b", get_autostart, set_autostart, 0, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("Id", "u", get_id, 0, 0),
+        SD_BUS_PROPERTY("Name", "s", get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("OSType", "s", get_os_type, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Persistent", "b", get_persistent, 0, 0),
+        SD_BUS_PROPERTY("SchedulerType", "(si)", get_scheduler_type, 0, 0),
+        SD_BUS_PROPERTY("Updated", "b", get_updated, 0, 0),
+        SD_BUS_PROPERTY("UUID", "s", get_uuid, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD_WITH_ARGS("Create", SD_BUS_ARGS("u", flags), SD_BUS_NO_RESULT, method_create,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_ARGS("u", flags), SD_BUS_NO_RESULT, method_destroy,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetState", SD_BUS_ARGS("u", flags), SD_BUS_RESULT("(ii)", state), method_get_state,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetXMLDesc", SD_BUS_ARGS("u", flags), SD_BUS_RESULT("s", xml), method_get_xml_desc,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reboot", SD_BUS_ARGS("u", flags), SD_BUS_NO_RESULT, method_reboot,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reset", SD_BUS_ARGS("u", flags), SD_BUS_NO_RESULT, method_reset,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Resume", "", "", method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Shutdown", SD_BUS_ARGS("u", flags), SD_BUS_NO_RESULT, method_shutdown,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Suspend", "", "", method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Undefine", SD_BUS_ARGS("u", flags), SD_BUS_NO_RESULT, method_undefine,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
