@@ -243,6 +243,8 @@ static void on_qmp_event(QmpClient *c, const char *event, const JsonValue *data,
                 const JsonValue *guest = data ? json_object_get(data, "guest") : NULL;
                 bool by_guest = guest && json_is_type(guest, JSON_BOOLEAN) && json_boolean(guest);
 
+                if (d->stopping)
+                        return; /* our own SIGTERM: Destroy reports the stop */
                 if (d->fake_reboot) {
                         /* Reboot(): the guest shut down on the power button; start it again */
                         d->fake_reboot = false;
@@ -307,15 +309,16 @@ static int copy_def(const DomainDef *def, DomainDef **ret) {
         return 0;
 }
 
-/* Undo a start that failed before QEMU ran. */
-static void abort_start(Domain *d, DomainNetFds *fds) {
+/* Undo a start that failed before QEMU ran: as if it had never been tried (libvirt keeps the
+ * shut-off reason of a domain whose start failed). */
+static void abort_start(Domain *d, DomainNetFds *fds, int old_reason) {
         if (fds)
                 domain_net_fds_close(fds, d->live->n_nets);
         domain_net_release(d);
         (void) domain_remove_status(d);
         d->live = domain_def_free(d->live);
         d->qmp_socket = mfree(d->qmp_socket);
-        domain_set_state(d, DOMAIN_STATE_SHUTOFF, DOMAIN_SHUTOFF_FAILED);
+        domain_set_state(d, DOMAIN_STATE_SHUTOFF, old_reason);
 }
 
 int domain_process_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bus_error *error) {
@@ -330,6 +333,7 @@ int domain_process_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bu
         DomainDef *live;
         QemuRuntime rt = {};
         size_t n_keep = 0;
+        int old_reason = d->reason;
         pid_t pid;
         int r;
 
@@ -356,13 +360,13 @@ int domain_process_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bu
         rt_nets = calloc(MAX(live->n_nets, 1u), sizeof *rt_nets);
         keep = calloc(MAX(live->n_nets, 1u) * 2 * NH_QUEUES_MAX, sizeof *keep);
         if (!d->qmp_socket || !log_path || !serial_log || !fds || !rt_nets || !keep) {
-                abort_start(d, NULL);
+                abort_start(d, NULL, old_reason);
                 return -ENOMEM;
         }
 
         r = domain_net_assign_names(d, error);
         if (r < 0) {
-                abort_start(d, NULL);
+                abort_start(d, NULL, old_reason);
                 return r;
         }
         /* Names first, on disk, then devices: a crash in between leaves a status file that
@@ -374,14 +378,14 @@ int domain_process_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bu
         if (r >= 0)
                 r = domain_save_status(d);
         if (r < 0) {
-                abort_start(d, NULL);
+                abort_start(d, NULL, old_reason);
                 return libvirt_error_setf(error, r, _("operation failed: cannot write status of domain '%s': %s"),
                                           d->config->name, strerror(-r));
         }
 
         r = domain_net_create(d, fds, error);
         if (r < 0) {
-                abort_start(d, NULL);
+                abort_start(d, NULL, old_reason);
                 return r;
         }
 
@@ -406,7 +410,7 @@ int domain_process_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bu
         };
         r = qemu_build_command_line(live, caps, &rt, &argv, &err);
         if (r < 0) {
-                abort_start(d, fds);
+                abort_start(d, fds, old_reason);
                 return libvirt_error_setf(error, r, "%s", strna(err));
         }
 
@@ -414,7 +418,7 @@ int domain_process_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bu
         r = spawn_qemu(argv, keep, n_keep, log_path, &pid);
         domain_net_fds_close(fds, live->n_nets); /* QEMU has its own copies now */
         if (r < 0) {
-                abort_start(d, NULL);
+                abort_start(d, NULL, old_reason);
                 return libvirt_error_setf(error, r, _("operation failed: cannot spawn %s: %s"), argv[0], strerror(-r));
         }
         d->pid = pid;
@@ -434,7 +438,7 @@ int domain_process_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bu
                 (void) waitpid(pid, NULL, 0);
                 d->pid = 0;
                 domain_process_release(d);
-                abort_start(d, NULL);
+                abort_start(d, NULL, old_reason);
                 d->starting = false;
                 return libvirt_error_setf(error, r, _("operation failed: cannot watch QEMU: %s"), strerror(-r));
         }

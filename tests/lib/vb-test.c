@@ -118,6 +118,40 @@ static void on_signal(GDBusConnection *c, const char *sender, const char *path, 
         g_ptr_array_add(e->events, g_strdup_printf("%s %d", obj, event));
 }
 
+static void on_domain_signal(GDBusConnection *c, const char *sender, const char *path, const char *iface,
+                             const char *signal, GVariant *params, gpointer userdata) {
+        VbEvents *e = userdata;
+        const char *obj;
+        int event, detail;
+
+        g_variant_get(params, "(&oii)", &obj, &event, &detail);
+        g_ptr_array_add(e->events, g_strdup_printf("%s %d %d", obj, event, detail));
+}
+
+void vb_events_start_domain(VbEvents *e) {
+        e->events = g_ptr_array_new_with_free_func(g_free);
+        e->subscription = g_dbus_connection_signal_subscribe(vb_bus(), VB_BUS_NAME, "org.libvirt.Connect",
+                                                             "DomainEvent", VB_CONNECT_PATH, NULL,
+                                                             G_DBUS_SIGNAL_FLAGS_NONE, on_domain_signal, e, NULL);
+        g_variant_unref(vb_call_ok("/org/libvirt/QEMU", "org.freedesktop.DBus.Peer", "Ping", NULL));
+}
+
+void vb_events_expect3(VbEvents *e, const char *path, int event, int detail) {
+        g_autofree char *want = g_strdup_printf("%s %d %d", path, event, detail);
+        gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+        for (;;) {
+                while (g_main_context_iteration(NULL, FALSE))
+                        ;
+                for (guint i = 0; i < e->events->len; i++)
+                        if (g_str_equal(e->events->pdata[i], want))
+                                return;
+                if (g_get_monotonic_time() > end)
+                        g_error("DomainEvent(%s) not received", want);
+                g_usleep(10000);
+        }
+}
+
 void vb_events_start(VbEvents *e) {
         e->events = g_ptr_array_new_with_free_func(g_free);
         e->subscription = g_dbus_connection_signal_subscribe(vb_bus(), VB_BUS_NAME, "org.libvirt.Connect",

@@ -39,6 +39,9 @@ typedef struct VbEvents {
 } VbEvents;
 
 void vb_events_start(VbEvents *e);
+/* Collects org.libvirt.Connect DomainEvent signals as "PATH EVENT DETAIL". */
+void vb_events_start_domain(VbEvents *e);
+void vb_events_expect3(VbEvents *e, const char *path, int event, int detail);
 /* Wait (up to 5 s) until an event "PATH EVENT" arrived; asserts. */
 void vb_events_expect(VbEvents *e, const char *path, int event);
 void vb_events_stop(VbEvents *e);

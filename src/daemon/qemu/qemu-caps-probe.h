@@ -6,7 +6,7 @@
 
 #include "qemu-caps.h"
 
-#define QEMU_CAPS_PROBE_TIMEOUT_USEC (30ULL * 1000000ULL) /* the whole probe, spawn to reap */
+#define QEMU_CAPS_PROBE_TIMEOUT_USEC (20ULL * 1000000ULL) /* the whole probe, spawn to quit (~0.3 s normally) */
 #define QEMU_CAPS_CACHE_FILE_MAX (1024U * 1024U)
 
 /* Spawn `BINARY -S -no-user-config -nodefaults -nographic -machine none,accel=tcg -qmp unix:…`

@@ -7,6 +7,18 @@
 #include "qemu-command.h"
 #include "xml-util.h"
 
+/* How the pieces fit the daemon:
+ *   - Every file descriptor on the command line (tap, macvtap, vhost-net) is a number from the
+ *     QemuRuntime: the daemon got the fds from the helper and the QEMU process inherits them
+ *     under exactly those numbers. QEMU itself opens nothing network-related, so it needs no
+ *     privilege.
+ *   - QMP is "-chardev socket,path=…,server=on,wait=off" + "-mon …,mode=control": the path is
+ *     on the command line, so a restarted daemon can recognise its QEMUs by it.
+ *   - "-S": the guest's CPUs wait for QMP "cont", after the daemon connected and finished the
+ *     start (QoS, status file).
+ *   - User-controlled strings inside "key=value,…" options have their commas doubled; paths
+ *     outside option lists (-kernel, -initrd) and -append are plain arguments: no shell anywhere. */
+
 /* Slots on the machine's root PCI bus left for our devices: 32 minus the host bridge and the
  * chipset's ISA/LPC bridge (pc: 00.0 and 01.x; q35: 00.0 and 1f.x). We add no PCI bridges. */
 #define QEMU_PCI_SLOTS 30
@@ -262,7 +274,7 @@ static int add_net(Argv *a, const DomainDef *def, size_t i, const QemuRuntimeNet
         if (r < 0)
                 return r;
 
-        /* the backend: ready-made fds, so QEMU needs no privilege to get at the network */
+        /* the backend: ready-made fds (the runtime's numbers, inherited by QEMU) */
         strbuf_printf(&b, "tap,id=host%s", rn->alias);
         fd_list(&b, "fd", "fds", rn->tap_fds, rn->n_tap_fds);
         if (rn->n_vhost_fds > 0) {

@@ -20,8 +20,10 @@
 #include "json.h"
 #include "macro.h"
 
-#define QMP_CONNECT_TIMEOUT_USEC (30ULL * 1000000ULL) /* connect + greeting + negotiation */
-#define QMP_COMMAND_TIMEOUT_USEC (60ULL * 1000000ULL) /* one command, from qmp_execute() to its reply */
+/* Both below D-Bus' default 25 s method call timeout, so that a suspended method call can still
+ * be answered with an error before its caller gives up. */
+#define QMP_CONNECT_TIMEOUT_USEC (20ULL * 1000000ULL) /* connect + greeting + negotiation */
+#define QMP_COMMAND_TIMEOUT_USEC (20ULL * 1000000ULL) /* one command, from qmp_execute() to its reply */
 #define QMP_LINE_MAX (8U * 1024U * 1024U)             /* one message (query-qmp-schema is ~200 KiB) */
 
 typedef struct QmpClient QmpClient;
