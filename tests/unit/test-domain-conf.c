@@ -266,18 +266,21 @@ static void test_kept_too_large(void) {
         g_autoptr(GString) s = g_string_new(NULL);
 
         /* one element: 200 levels make each "<b/>" line 400 bytes longer on output */
-        g_string_assign(s, "<domain type='qemu'><name>deep</name><memory>1</memory><os><type>hvm</type></os>");
+        g_string_assign(s,
+                        "<domain type='qemu'><name>deep</name><memory>1</memory><os><type>hvm</type></os>");
         append_deep(s, "metadata", 200, 3000);
         g_string_append(s, "</domain>");
         g_assert_cmpuint(s->len, <, 20000);
         expect_error(s->str, "XML error: element <metadata> in domain 'deep' is too large");
 
         /* two, each small enough alone */
-        g_string_assign(s, "<domain type='qemu'><name>deep</name><memory>1</memory><os><type>hvm</type></os>");
+        g_string_assign(s,
+                        "<domain type='qemu'><name>deep</name><memory>1</memory><os><type>hvm</type></os>");
         append_deep(s, "x-one", 100, 3000);
         append_deep(s, "x-two", 100, 3000);
         g_string_append(s, "</domain>");
-        expect_error(s->str, "XML error: domain 'deep' would be larger than 1048576 bytes in canonical form");
+        expect_error(s->str,
+                     "XML error: domain 'deep' would be larger than 1048576 bytes in canonical form");
 }
 
 static const char rich[] =
@@ -324,7 +327,8 @@ static void test_garbage(void) {
                         buf[j] = (char) g_rand_int_range(rand, 1, 256);
                 buf[n] = 0;
                 if (i % 2) /* garbage inside a plausible frame reaches the element parsers */
-                        memcpy(buf, "<domain type='qemu'><name>", MIN(n, strlen("<domain type='qemu'><name>")));
+                        memcpy(buf, "<domain type='qemu'><name>",
+                               MIN(n, strlen("<domain type='qemu'><name>")));
 
                 g_assert_cmpint(domain_def_parse(buf, 0, &def, &error), <, 0);
                 g_assert_nonnull(error);
@@ -346,7 +350,8 @@ static void test_mutations(void) {
                         s[i] = repl[k];
                         r = domain_def_parse(s, 0, &def, &error);
                         if (r < 0) {
-                                const char *prefix = r == -EBADMSG ? "XML error: " : "unsupported configuration: ";
+                                const char *prefix =
+                                        r == -EBADMSG ? "XML error: " : "unsupported configuration: ";
 
                                 g_assert_true(r == -EBADMSG || r == -EOPNOTSUPP);
                                 g_assert_true(g_str_has_prefix(error, prefix));
@@ -362,10 +367,12 @@ static void test_mutations(void) {
 static void test_entities(void) {
         expect_error("<!DOCTYPE domain [<!ENTITY n 'vm'>]><domain type='qemu'><name>&n;</name></domain>",
                      "XML error: document type declarations (<!DOCTYPE>) are not supported");
-        expect_error("<!DOCTYPE domain SYSTEM 'file:///etc/passwd'><domain type='qemu'><name>vm</name></domain>",
-                     "XML error: document type declarations (<!DOCTYPE>) are not supported");
+        expect_error(
+                "<!DOCTYPE domain SYSTEM 'file:///etc/passwd'><domain type='qemu'><name>vm</name></domain>",
+                "XML error: document type declarations (<!DOCTYPE>) are not supported");
         expect_error("<domain type='qemu'><name>&n;</name></domain>", "XML error: line 1: ");
-        expect_error("<domain type='qemu'><name>a&#47;b</name></domain>", "XML error: invalid domain name 'a/b'");
+        expect_error("<domain type='qemu'><name>a&#47;b</name></domain>",
+                     "XML error: invalid domain name 'a/b'");
 }
 
 static void test_parsed_fields(void) {
@@ -444,12 +451,13 @@ static void test_fill_defaults(void) {
         g_autofree char *xml = NULL;
 
         /* a given MAC stays, the others are generated, all distinct */
-        xml = g_strdup("<domain type='qemu'><name>a</name><memory>1</memory><os><type>hvm</type></os><devices>"
-                       "<interface type='network'><source network='lan'/></interface>"
-                       "<interface type='network'><mac address='02:00:00:00:00:01'/><source network='lan'/>"
-                       "</interface>"
-                       "<interface type='bridge'><source bridge='br0'/></interface>"
-                       "</devices></domain>");
+        xml = g_strdup(
+                "<domain type='qemu'><name>a</name><memory>1</memory><os><type>hvm</type></os><devices>"
+                "<interface type='network'><source network='lan'/></interface>"
+                "<interface type='network'><mac address='02:00:00:00:00:01'/><source network='lan'/>"
+                "</interface>"
+                "<interface type='bridge'><source bridge='br0'/></interface>"
+                "</devices></domain>");
         a = parse_ok(xml, 0);
         b = parse_ok(xml, 0);
         g_assert_cmpint(domain_def_fill_defaults(a), ==, 0);
@@ -502,7 +510,8 @@ static void test_name_valid(void) {
         g_assert_true(domain_name_valid("a.b_c+d-1"));
         g_assert_true(domain_name_valid("..."));
         g_assert_true(domain_name_valid("0123456789012345678901234567890123456789012345678901234567890123"));
-        g_assert_false(domain_name_valid("01234567890123456789012345678901234567890123456789012345678901234"));
+        g_assert_false(
+                domain_name_valid("01234567890123456789012345678901234567890123456789012345678901234"));
         g_assert_false(domain_name_valid(NULL));
         g_assert_false(domain_name_valid(""));
         g_assert_false(domain_name_valid("."));

@@ -188,7 +188,8 @@ static void test_golden(gconstpointer data) {
                 g_assert_null(argv);
                 g_assert_cmpstr(error, ==, expected_err);
                 g_assert_cmpint(r, ==,
-                                g_str_has_prefix(expected_err, "unsupported configuration: ") ? -EOPNOTSUPP : -EINVAL);
+                                g_str_has_prefix(expected_err, "unsupported configuration: ") ? -EOPNOTSUPP
+                                                                                              : -EINVAL);
                 /* same verdict without anyone asking for the message */
                 g_assert_cmpint(qemu_build_command_line(def, caps, &rt.rt, &argv, NULL), ==, r);
         } else {
@@ -224,7 +225,8 @@ static void add_golden_cases(void) {
         g_assert_cmpuint(names->len, >=, 20);
 
         for (guint i = 0; i < names->len; i++) {
-                g_autofree char *test_path = g_strdup_printf("/qemu-command/golden/%s", (char *) names->pdata[i]);
+                g_autofree char *test_path =
+                        g_strdup_printf("/qemu-command/golden/%s", (char *) names->pdata[i]);
 
                 g_test_add_data_func_full(test_path, g_strdup(names->pdata[i]), test_golden, g_free);
         }
@@ -240,8 +242,8 @@ static const char net_domain[] =
         "<serial type='pty'><target port='1'/></serial>"
         "</devices></domain>";
 
-static void expect_build_error(const DomainDef *def, const QemuCaps *caps, const QemuRuntime *rt, int expected_r,
-                               const char *expected) {
+static void expect_build_error(const DomainDef *def, const QemuCaps *caps, const QemuRuntime *rt,
+                               int expected_r, const char *expected) {
         _cleanup_(qemu_argv_freep) char **argv = NULL;
         g_autofree char *error = NULL;
 
@@ -325,33 +327,37 @@ static void test_caps_missing(void) {
                 _cleanup_(qemu_caps_freep) QemuCaps *caps = caps_without("virtio-net-pci", "mq");
 
                 g_assert_false(qemu_caps_has_device_prop(caps, "virtio-net-pci", "mq"));
-                expect_build_error(def, caps, &rt.rt, -EOPNOTSUPP,
-                                   "unsupported configuration: virtio-net-pci 'mq' option not supported with "
-                                   "this QEMU binary");
+                expect_build_error(
+                        def, caps, &rt.rt, -EOPNOTSUPP,
+                        "unsupported configuration: virtio-net-pci 'mq' option not supported with "
+                        "this QEMU binary");
         }
         {
                 _cleanup_(qemu_caps_freep) QemuCaps *caps = caps_without("virtio-net-pci", NULL);
 
-                expect_build_error(def, caps, &rt.rt, -EOPNOTSUPP,
-                                   "unsupported configuration: device 'virtio-net-pci' is not supported with this "
-                                   "QEMU binary (/usr/bin/qemu-system-x86_64)");
+                expect_build_error(
+                        def, caps, &rt.rt, -EOPNOTSUPP,
+                        "unsupported configuration: device 'virtio-net-pci' is not supported with this "
+                        "QEMU binary (/usr/bin/qemu-system-x86_64)");
         }
         {
                 /* without isa-serial's index property only ports in creation order work */
                 _cleanup_(qemu_caps_freep) QemuCaps *caps = caps_without("isa-serial", "index");
 
-                expect_build_error(def, caps, &rt.rt, -EOPNOTSUPP,
-                                   "unsupported configuration: isa-serial 'index' option not supported with this "
-                                   "QEMU binary");
+                expect_build_error(
+                        def, caps, &rt.rt, -EOPNOTSUPP,
+                        "unsupported configuration: isa-serial 'index' option not supported with this "
+                        "QEMU binary");
         }
         {
                 _cleanup_(qemu_caps_freep) QemuCaps *caps = load_caps(DEFAULT_CAPS);
 
                 caps->kvm = false;
                 def->virt_type = DOMAIN_VIRT_KVM;
-                expect_build_error(def, caps, &rt.rt, -EOPNOTSUPP,
-                                   "unsupported configuration: domain 't' has type 'kvm', but KVM is not available "
-                                   "with this QEMU binary on this host (type 'qemu' runs it with TCG)");
+                expect_build_error(
+                        def, caps, &rt.rt, -EOPNOTSUPP,
+                        "unsupported configuration: domain 't' has type 'kvm', but KVM is not available "
+                        "with this QEMU binary on this host (type 'qemu' runs it with TCG)");
         }
 }
 
@@ -369,7 +375,8 @@ static void test_pci_slots(void) {
                                        "<interface type='bridge'><mac address='52:54:00:00:01:%02x'/>"
                                        "<source bridge='br0'/><model type='e1000'/></interface>",
                                        i);
-        g_string_append(xml, "<disk><source file='/a'/><target dev='sda' bus='sata'/></disk></devices></domain>");
+        g_string_append(xml,
+                        "<disk><source file='/a'/><target dev='sda' bus='sata'/></disk></devices></domain>");
 
         /* 30 NICs fill the slots; q35's AHCI is built in, pc needs one more slot for it */
         def = parse_domain(xml->str);
@@ -379,9 +386,10 @@ static void test_pci_slots(void) {
         g_assert_cmpint(qemu_build_command_line(def, caps, &rt.rt, &argv, NULL), ==, 0);
         free(def->os_machine);
         def->os_machine = strdup("pc");
-        expect_build_error(def, caps, &rt.rt, -EOPNOTSUPP,
-                           "unsupported configuration: domain 'many' needs 31 PCI slots, but the machine has 30 "
-                           "for devices (PCI bridges are not supported)");
+        expect_build_error(
+                def, caps, &rt.rt, -EOPNOTSUPP,
+                "unsupported configuration: domain 'many' needs 31 PCI slots, but the machine has 30 "
+                "for devices (PCI bridges are not supported)");
 }
 
 /* ---- capabilities ---- */
