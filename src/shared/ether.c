@@ -1,18 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ctype.h>
 #include <sys/random.h>
 
 #include "ether.h"
+#include "hexdecoct.h"
 #include "macro.h"
-
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        c = tolower((unsigned char) c);
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
 
 int ether_addr_parse(const char *s, EtherAddr *ret) {
         EtherAddr a;
@@ -21,7 +12,7 @@ int ether_addr_parse(const char *s, EtherAddr *ret) {
                 return -EINVAL;
         for (int i = 0; i < 6; i++) {
                 const char *p = s + i * 3;
-                int hi = unhex(p[0]), lo = unhex(p[1]);
+                int hi = unhexchar(p[0]), lo = unhexchar(p[1]);
 
                 if (hi < 0 || lo < 0)
                         return -EINVAL;

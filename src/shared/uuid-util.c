@@ -1,18 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ctype.h>
 #include <sys/random.h>
 
+#include "hexdecoct.h"
 #include "macro.h"
 #include "uuid-util.h"
-
-static int unhexchar(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        c = tolower((unsigned char) c);
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
 
 int uuid_parse(const char *s, Uuid *ret) {
         static const int dash_at[] = { 8, 13, 18, 23 };
