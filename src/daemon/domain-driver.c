@@ -274,7 +274,6 @@ int domain_undefine(Domain *d, sd_bus_error *error) {
 
 int domain_set_autostart(Domain *d, bool autostart, sd_bus_error *error) {
         Manager *m = d->manager;
-        _cleanup_free_ char *link = NULL, *target = NULL;
         int r;
 
         if (!domain_is_persistent(d))
@@ -283,15 +282,7 @@ int domain_set_autostart(Domain *d, bool autostart, sd_bus_error *error) {
                                           domain_current_def(d)->name);
         if (d->autostart == autostart)
                 return 0;
-        link = autostart_path(m, d->config->name);
-        if (!link || asprintf(&target, "../%s.xml", d->config->name) < 0)
-                return -ENOMEM;
-        if (autostart) {
-                r = mkdir_p(m->domain_autostart_dir, 0755);
-                if (r >= 0 && symlink(target, link) < 0 && errno != EEXIST)
-                        r = -errno;
-        } else
-                r = unlink_durable(link);
+        r = autostart_link_set(m->domain_autostart_dir, d->config->name, autostart);
         if (r < 0)
                 return libvirt_error_setf(error, r, _("operation failed: cannot change autostart of domain '%s': %s"),
                                           d->config->name, strerror(-r));

@@ -465,7 +465,6 @@ int network_undefine(Network *n, sd_bus_error *error) {
 
 int network_set_autostart(Network *n, bool autostart, sd_bus_error *error) {
         Manager *m = n->manager;
-        _cleanup_free_ char *link = NULL, *target = NULL;
         int r;
 
         if (!network_is_persistent(n))
@@ -475,15 +474,7 @@ int network_set_autostart(Network *n, bool autostart, sd_bus_error *error) {
         if (n->autostart == autostart)
                 return 0;
 
-        link = autostart_path(m, n->config->name);
-        if (!link || asprintf(&target, "../%s.xml", n->config->name) < 0)
-                return -ENOMEM;
-        if (autostart) {
-                r = mkdir_p(m->autostart_dir, 0755);
-                if (r >= 0 && symlink(target, link) < 0 && errno != EEXIST)
-                        r = -errno;
-        } else
-                r = unlink_durable(link);
+        r = autostart_link_set(m->autostart_dir, n->config->name, autostart);
         if (r < 0)
                 return libvirt_error_setf(error, r, _("operation failed: cannot change autostart of network '%s': %s"),
                                           n->config->name, strerror(-r));

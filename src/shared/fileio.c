@@ -138,3 +138,19 @@ char *path_join3(const char *dir, const char *name, const char *suffix) {
                 return NULL;
         return p;
 }
+
+int autostart_link_set(const char *autostart_dir, const char *name, bool enable) {
+        _cleanup_free_ char *link = path_join3(autostart_dir, name, ".xml"), *target = NULL;
+        int r;
+
+        if (!link || asprintf(&target, "../%s.xml", name) < 0)
+                return -ENOMEM;
+        if (!enable)
+                return unlink_durable(link);
+        r = mkdir_p(autostart_dir, 0755);
+        if (r < 0)
+                return r;
+        if (symlink(target, link) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}

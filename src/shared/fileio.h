@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,3 +20,6 @@ int mkdir_p(const char *path, mode_t mode);
 
 /* "dir/name.suffix", allocated. */
 char *path_join3(const char *dir, const char *name, const char *suffix);
+
+/* libvirt's autostart marker: DIR/NAME.xml → ../NAME.xml (created or removed). */
+int autostart_link_set(const char *autostart_dir, const char *name, bool enable);
