@@ -802,6 +802,8 @@ int qmp_wait_ready(QmpClient *c) {
 
         if (!c)
                 return -EINVAL;
+        if (sd_event_get_state(c->event) == SD_EVENT_RUNNING)
+                return -EBUSY; /* called from a callback of this very loop */
         /* The deadline timer guarantees that this ends. */
         while (c->state != QMP_READY && c->state != QMP_CLOSED) {
                 r = sd_event_run(c->event, UINT64_MAX);
@@ -843,6 +845,10 @@ int qmp_execute_sync(QmpClient *c, const char *command, const JsonValue *argumen
         SyncReply s = {};
         int r;
 
+        if (!c)
+                return -EINVAL;
+        if (sd_event_get_state(c->event) == SD_EVENT_RUNNING)
+                return -EBUSY; /* called from a callback of this very loop */
         r = qmp_execute_full(c, command, arguments, -EBADF, timeout_usec, sync_reply, &s);
         if (r < 0)
                 return r;

@@ -84,7 +84,7 @@ const char *qmp_get_socket_path(const QmpClient *c);
 
 /* Synchronous helpers, ONLY for callers that own a private event loop which is not running (the
  * capability probe, tests): they run the client's loop until the condition is met. Both are
- * bounded by the client's timeouts.
+ * bounded by the client's timeouts. From inside a callback of that loop they return -EBUSY.
  * qmp_wait_ready(): 0 when ready, else the disconnect error (-ECONNRESET if QEMU closed it).
  * qmp_execute_sync(): 0 and *ret_result (a copy, optional); -EIO with *ret_error_class and
  * *ret_error_desc (optional, allocated) for a QEMU error; or the error codes of qmp_reply_handler_t. */
