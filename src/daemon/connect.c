@@ -8,6 +8,7 @@
 #include "i18n.h"
 #include "network-driver.h"
 #include "network.h"
+#include "polkit.h"
 #include "qemu-version.h"
 
 /* virConnectListAllNetworksFlags */
@@ -40,6 +41,7 @@ static bool network_matches(const Network *n, uint32_t flags) {
 static int method_list_networks(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
+        bool pending = false;
         uint32_t flags;
         int r;
 
@@ -59,14 +61,49 @@ static int method_list_networks(sd_bus_message *message, void *userdata, sd_bus_
         for (Network *n = m->networks; n; n = n->next) {
                 if (!network_matches(n, flags))
                         continue;
+                /* Only the networks the caller may see, as libvirt's ACL filters lists. */
+                r = polkit_verify_network(n, message, POLKIT_MONITOR, POLKIT_QUIET, error);
+                if (r == -EACCES) {
+                        sd_bus_error_free(error);
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        pending = true;
+                        continue;
+                }
                 r = sd_bus_message_append(reply, "o", n->path);
                 if (r < 0)
                         return r;
         }
+        if (pending)
+                return 1; /* dispatched again once polkit answered for every network */
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/* DefineXML/CreateXML: polkit is asked about the object the XML describes, so that a rule can
+ * allow one user one network. An XML error is reported first: parsing is a pure function of
+ * the caller's own input and tells nothing about the host. */
+static int verify_network_xml(Manager *m, sd_bus_message *message, const char *xml, sd_bus_error *error) {
+        _cleanup_(network_def_freep) NetworkDef *def = NULL;
+        _cleanup_free_ char *err = NULL;
+        Network *existing;
+        int r;
+
+        r = network_def_parse(xml, &def, &err);
+        if (r < 0)
+                return libvirt_error_setf(error, r, "%s", err ?: _("XML error: invalid network definition"));
+        /* redefining by name keeps the UUID: the check is about that network */
+        existing = manager_find_network_by_name(m, def->name);
+        if (existing && !def->has_uuid) {
+                def->uuid = network_current_def(existing)->uuid;
+                def->has_uuid = true;
+        }
+        return polkit_verify_network_def(m, message, def, error);
 }
 
 static int method_network_define_xml(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -77,6 +114,11 @@ static int method_network_define_xml(sd_bus_message *message, void *userdata, sd
         r = sd_bus_message_read(message, "s", &xml);
         if (r < 0)
                 return r;
+        r = verify_network_xml(userdata, message, xml, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
         r = network_define_xml(userdata, xml, &n, error);
         if (r < 0)
                 return r;
@@ -91,10 +133,45 @@ static int method_network_create_xml(sd_bus_message *message, void *userdata, sd
         r = sd_bus_message_read(message, "s", &xml);
         if (r < 0)
                 return r;
+        r = verify_network_xml(userdata, message, xml, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
         r = network_create_xml(userdata, xml, &n, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(message, "o", n->path);
+}
+
+/* A lookup finds only what the caller may see: an object it may not monitor is "not found",
+ * exactly as a missing one, so that lookups do not tell which objects exist. Returns 1 when
+ * visible, 0 when polkit was asked (the message is dispatched again), -ENOENT when missing or
+ * hidden. */
+static int network_visible(Network *n, sd_bus_message *message, sd_bus_error *error) {
+        int r;
+
+        if (!n)
+                return -ENOENT;
+        r = polkit_verify_network(n, message, POLKIT_MONITOR, 0, error);
+        if (r == -EACCES) {
+                sd_bus_error_free(error);
+                return -ENOENT;
+        }
+        return r;
+}
+
+static int domain_visible(Domain *d, sd_bus_message *message, sd_bus_error *error) {
+        int r;
+
+        if (!d)
+                return -ENOENT;
+        r = polkit_verify_domain(d, message, POLKIT_MONITOR, 0, error);
+        if (r == -EACCES) {
+                sd_bus_error_free(error);
+                return -ENOENT;
+        }
+        return r;
 }
 
 static int method_network_lookup_by_name(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -106,8 +183,13 @@ static int method_network_lookup_by_name(sd_bus_message *message, void *userdata
         if (r < 0)
                 return r;
         n = manager_find_network_by_name(userdata, name);
-        if (!n)
+        r = network_visible(n, message, error);
+        if (r == -ENOENT)
                 return libvirt_error_setf(error, ENOENT, _("Network not found: no network with matching name '%s'"), name);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
         return sd_bus_reply_method_return(message, "o", n->path);
 }
 
@@ -123,8 +205,13 @@ static int method_network_lookup_by_uuid(sd_bus_message *message, void *userdata
         if (uuid_parse(s, &uuid) < 0)
                 return libvirt_error_setf(error, EINVAL, _("invalid argument: '%s' is not a valid UUID"), s);
         n = manager_find_network_by_uuid(userdata, &uuid);
-        if (!n)
+        r = network_visible(n, message, error);
+        if (r == -ENOENT)
                 return libvirt_error_setf(error, ENOENT, _("Network not found: no network with matching uuid '%s'"), s);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
         return sd_bus_reply_method_return(message, "o", n->path);
 }
 
@@ -178,6 +265,7 @@ static bool domain_matches(const Domain *d, uint32_t flags) {
 static int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         Manager *m = userdata;
+        bool pending = false;
         uint32_t flags;
         int r;
 
@@ -196,14 +284,45 @@ static int method_list_domains(sd_bus_message *message, void *userdata, sd_bus_e
         for (Domain *d = m->domains; d; d = d->next) {
                 if (!domain_matches(d, flags))
                         continue;
+                r = polkit_verify_domain(d, message, POLKIT_MONITOR, POLKIT_QUIET, error);
+                if (r == -EACCES) {
+                        sd_bus_error_free(error);
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        pending = true;
+                        continue;
+                }
                 r = sd_bus_message_append(reply, "o", d->path);
                 if (r < 0)
                         return r;
         }
+        if (pending)
+                return 1; /* dispatched again once polkit answered for every domain */
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
+}
+
+/* As verify_network_xml(). */
+static int verify_domain_xml(Manager *m, sd_bus_message *message, const char *xml, sd_bus_error *error) {
+        _cleanup_(domain_def_freep) DomainDef *def = NULL;
+        _cleanup_free_ char *err = NULL;
+        Domain *existing;
+        int r;
+
+        r = domain_def_parse(xml, 0, &def, &err);
+        if (r < 0)
+                return libvirt_error_setf(error, r, "%s", err ?: _("XML error: invalid domain definition"));
+        existing = manager_find_domain_by_name(m, def->name);
+        if (existing && !def->has_uuid) {
+                def->uuid = domain_current_def(existing)->uuid;
+                def->has_uuid = true;
+        }
+        return polkit_verify_domain_def(m, message, def, error);
 }
 
 static int method_domain_define_xml(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -214,6 +333,11 @@ static int method_domain_define_xml(sd_bus_message *message, void *userdata, sd_
         r = sd_bus_message_read(message, "s", &xml);
         if (r < 0)
                 return r;
+        r = verify_domain_xml(userdata, message, xml, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
         r = domain_define_xml(userdata, xml, &d, error);
         if (r < 0)
                 return r;
@@ -231,6 +355,11 @@ static int method_domain_create_xml(sd_bus_message *message, void *userdata, sd_
         r = check_flags(flags, 0, "virDomainCreateXML", error);
         if (r < 0)
                 return r;
+        r = verify_domain_xml(userdata, message, xml, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
         return domain_create_xml(userdata, xml, message, error);
 }
 
@@ -243,8 +372,13 @@ static int method_domain_lookup_by_id(sd_bus_message *message, void *userdata, s
         if (r < 0)
                 return r;
         d = id > 0 ? manager_find_domain_by_id(userdata, id) : NULL;
-        if (!d)
+        r = domain_visible(d, message, error);
+        if (r == -ENOENT)
                 return libvirt_error_setf(error, ENOENT, _("Domain not found: no domain with matching id %d"), id);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
         return sd_bus_reply_method_return(message, "o", d->path);
 }
 
@@ -257,8 +391,13 @@ static int method_domain_lookup_by_name(sd_bus_message *message, void *userdata,
         if (r < 0)
                 return r;
         d = manager_find_domain_by_name(userdata, name);
-        if (!d)
+        r = domain_visible(d, message, error);
+        if (r == -ENOENT)
                 return libvirt_error_setf(error, ENOENT, _("Domain not found: no domain with matching name '%s'"), name);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
         return sd_bus_reply_method_return(message, "o", d->path);
 }
 
@@ -274,8 +413,13 @@ static int method_domain_lookup_by_uuid(sd_bus_message *message, void *userdata,
         if (uuid_parse(s, &uuid) < 0)
                 return libvirt_error_setf(error, EINVAL, _("invalid argument: '%s' is not a valid UUID"), s);
         d = manager_find_domain_by_uuid(userdata, &uuid);
-        if (!d)
+        r = domain_visible(d, message, error);
+        if (r == -ENOENT)
                 return libvirt_error_setf(error, ENOENT, _("Domain not found: no domain with matching uuid '%s'"), s);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
         return sd_bus_reply_method_return(message, "o", d->path);
 }
 

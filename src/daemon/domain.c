@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "i18n.h"
 #include "object-path.h"
+#include "polkit.h"
 
 #define DOMAIN_XML_INACTIVE 2u /* virDomainXMLFlags: SECURE 1, INACTIVE 2, UPDATE_CPU 4, MIGRATABLE 8 */
 #define DOMAIN_XML_SECURE 1u
@@ -123,6 +124,12 @@ static int read_flags(sd_bus_message *message, uint32_t supported, const char *f
 static int method_create(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r;
 
+        r = polkit_verify_domain(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
+
         r = read_flags(message, 0, "virDomainCreateWithFlags", error);
         if (r < 0)
                 return r;
@@ -135,6 +142,12 @@ static int method_create(sd_bus_message *message, void *userdata, sd_bus_error *
 static int method_destroy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r;
 
+        r = polkit_verify_domain(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
+
         r = read_flags(message, 1 /* GRACEFUL */, "virDomainDestroyFlags", error);
         if (r < 0)
                 return r;
@@ -144,6 +157,12 @@ static int method_destroy(sd_bus_message *message, void *userdata, sd_bus_error 
 
 static int method_shutdown(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r;
+
+        r = polkit_verify_domain(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
 
         /* VIR_DOMAIN_SHUTDOWN_DEFAULT 0 and ACPI_POWER_BTN 1 */
         r = read_flags(message, 1, "virDomainShutdownFlags", error);
@@ -158,6 +177,12 @@ static int method_shutdown(sd_bus_message *message, void *userdata, sd_bus_error
 static int method_reboot(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r;
 
+        r = polkit_verify_domain(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
+
         r = read_flags(message, 1, "virDomainReboot", error);
         if (r < 0)
                 return r;
@@ -170,6 +195,12 @@ static int method_reboot(sd_bus_message *message, void *userdata, sd_bus_error *
 static int method_reset(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r;
 
+        r = polkit_verify_domain(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
+
         r = read_flags(message, 0, "virDomainReset", error);
         if (r < 0)
                 return r;
@@ -177,15 +208,35 @@ static int method_reset(sd_bus_message *message, void *userdata, sd_bus_error *e
 }
 
 static int method_suspend(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = polkit_verify_domain(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
         return domain_process_qmp_simple(userdata, "stop", message, error);
 }
 
 static int method_resume(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = polkit_verify_domain(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1;
         return domain_process_qmp_simple(userdata, "cont", message, error);
 }
 
 static int method_undefine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r;
+
+        r = polkit_verify_domain(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
 
         /* MANAGED_SAVE 1, SNAPSHOTS_METADATA 2, NVRAM 4, KEEP_NVRAM 8, CHECKPOINTS_METADATA 16, TPM 32,
          * KEEP_TPM 64: none of these exist for our domains, so asking to remove them is harmless */
@@ -203,6 +254,12 @@ static int method_get_xml_desc(sd_bus_message *message, void *userdata, sd_bus_e
         _cleanup_free_ char *xml = NULL;
         uint32_t flags;
         int r;
+
+        r = polkit_verify_domain(userdata, message, POLKIT_MONITOR, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
 
         r = sd_bus_message_read(message, "u", &flags);
         if (r < 0)
@@ -224,6 +281,12 @@ static int method_get_xml_desc(sd_bus_message *message, void *userdata, sd_bus_e
 static int method_get_state(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Domain *d = userdata;
         int r;
+
+        r = polkit_verify_domain(userdata, message, POLKIT_MONITOR, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
 
         r = read_flags(message, 0, "virDomainGetState", error);
         if (r < 0)

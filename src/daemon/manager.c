@@ -11,6 +11,7 @@
 #include "manager.h"
 #include "network-driver.h"
 #include "network.h"
+#include "polkit.h"
 #include "properties.h"
 
 #define BUS_NAME "org.libvirt"
@@ -42,6 +43,7 @@ Manager *manager_free(Manager *m) {
                 network_free(n);
         }
         sd_event_source_unref(m->idle_timer);
+        polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         free(m->state_dir);
@@ -130,6 +132,10 @@ static int manager_connect_bus(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach bus to event loop: %m");
+
+        r = polkit_registry_new(m->bus, &m->polkit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up authorization: %m");
 
         r = sd_bus_add_object_vtable(m->bus, NULL, CONNECT_PATH, "org.libvirt.Connect", connect_vtable, m);
         if (r < 0)

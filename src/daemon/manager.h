@@ -8,11 +8,13 @@
 
 typedef struct Network Network;
 typedef struct Domain Domain;
+typedef struct PolkitRegistry PolkitRegistry;
 
 /* The one owner of all daemon state: the bus, the event loop and the objects. */
 typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
+        PolkitRegistry *polkit; /* authorization of non-root callers */
         sd_event_source *idle_timer;
         uint64_t idle_timeout_usec; /* 0: never exit when idle */
 

@@ -6,6 +6,7 @@
 #include "network-driver.h"
 #include "network.h"
 #include "object-path.h"
+#include "polkit.h"
 
 #define NETWORK_XML_INACTIVE 1u /* virNetworkXMLFlags */
 
@@ -87,6 +88,12 @@ static int property_get_uuid(sd_bus *bus, const char *path, const char *interfac
 static int method_create(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r;
 
+        r = polkit_verify_network(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
+
         r = network_start(userdata, error);
         if (r < 0)
                 return r;
@@ -96,6 +103,12 @@ static int method_create(sd_bus_message *message, void *userdata, sd_bus_error *
 static int method_destroy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r;
 
+        r = polkit_verify_network(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
+
         r = network_stop(userdata, error);
         if (r < 0)
                 return r;
@@ -104,6 +117,12 @@ static int method_destroy(sd_bus_message *message, void *userdata, sd_bus_error 
 
 static int method_undefine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r;
+
+        r = polkit_verify_network(userdata, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
 
         r = network_undefine(userdata, error);
         if (r < 0)
@@ -117,6 +136,12 @@ static int method_get_xml_desc(sd_bus_message *message, void *userdata, sd_bus_e
         const NetworkDef *def;
         uint32_t flags;
         int r;
+
+        r = polkit_verify_network(userdata, message, POLKIT_MONITOR, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
 
         r = sd_bus_message_read(message, "u", &flags);
         if (r < 0)

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "network-driver.h"
 #include "network.h"
+#include "polkit.h"
 #include "properties.h"
 
 #define IN_SET_PROPERTY(t) ((t) == _SD_BUS_VTABLE_PROPERTY || (t) == _SD_BUS_VTABLE_WRITABLE_PROPERTY)
@@ -70,26 +71,62 @@ static int append_all(sd_bus_message *reply, const char *path, const char *inter
         return sd_bus_message_close_container(reply);
 }
 
-static int getall_filter(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
+/* Every Properties call on our objects is authorized here, before sd-bus answers Get and Set
+ * itself from the vtables: a property getter cannot wait for polkit, a filter can (it swallows
+ * the message, which is dispatched again once polkit answered). Reads need the monitor action,
+ * writes the manage action, whatever the interface (an empty one means all of them). */
+static int properties_filter(sd_bus_message *message, void *userdata, sd_bus_error *ret_error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Manager *m = userdata;
         const sd_bus_vtable *vtable;
-        const char *interface, *path;
+        const char *interface, *path, *member, *signature, *property = NULL;
+        bool get_all, set;
         void *object;
         int r;
 
-        manager_bump_idle(m);
+        /* Calls only: signals (every NameOwnerChanged on the bus, see polkit.c) and replies
+         * must not keep an idle daemon alive. */
+        if (sd_bus_message_is_method_call(message, NULL, NULL))
+                manager_bump_idle(m);
 
-        if (!sd_bus_message_is_method_call(message, "org.freedesktop.DBus.Properties", "GetAll"))
+        if (!sd_bus_message_is_method_call(message, "org.freedesktop.DBus.Properties", NULL))
                 return 0;
+        member = sd_bus_message_get_member(message);
         path = sd_bus_message_get_path(message);
-        if (!path || !streq(strempty(sd_bus_message_get_signature(message, true)), "s"))
-                return 0;
+        signature = strempty(sd_bus_message_get_signature(message, true));
+        get_all = streq(member, "GetAll") && streq(signature, "s");
+        set = streq(member, "Set") && streq(signature, "ssv");
+        if (!path || !(get_all || set || (streq(member, "Get") && streq(signature, "ss"))))
+                return 0; /* sd-bus answers with the right error */
         r = sd_bus_message_read(message, "s", &interface);
-        if (r < 0)
+        if (r >= 0 && set)
+                r = sd_bus_message_read(message, "s", &property);
+        if (r < 0) {
+                (void) sd_bus_message_rewind(message, true);
                 return 0;
-        r = find_object(m, path, interface, &vtable, &object);
+        }
+
+        r = polkit_verify_path(m, message, path, set ? POLKIT_MANAGE : POLKIT_MONITOR, property, &error);
+        if (r == -ENOENT) {
+                /* not one of our objects (or gone): sd-bus says so */
+                (void) sd_bus_message_rewind(message, true);
+                return 0;
+        }
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
+        if (r < 0) {
+                if (sd_bus_error_is_set(&error))
+                        r = sd_bus_reply_method_error(message, &error);
+                else
+                        r = sd_bus_reply_method_errno(message, r, NULL);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to reply to %s on %s: %m", member, path);
+                return 1;
+        }
+
+        /* Allowed. sd-bus answers Get and Set, and GetAll for interfaces other than libvirt's. */
+        r = get_all ? find_object(m, path, interface, &vtable, &object) : 0;
         (void) sd_bus_message_rewind(message, true); /* let sd-bus read it again if we pass */
         if (r <= 0)
                 return 0;
@@ -110,5 +147,5 @@ static int getall_filter(sd_bus_message *message, void *userdata, sd_bus_error *
 }
 
 int properties_install_libvirt_getall(Manager *m) {
-        return sd_bus_add_filter(m->bus, NULL, getall_filter, m);
+        return sd_bus_add_filter(m->bus, NULL, properties_filter, m);
 }

@@ -3,8 +3,11 @@
 
 #include "manager.h"
 
-/* libvirt-dbus answers Properties.GetAll for its interfaces with every value wrapped in one
- * extra variant (a{sv} holding v holding v) and clients such as cockpit-machines rely on it.
- * sd-bus answers GetAll itself, so this filter runs before its dispatch and answers GetAll
- * for the org.libvirt.* interfaces from the same vtables. */
+/* A bus filter for org.freedesktop.DBus.Properties on our objects, run before sd-bus' own
+ * dispatch:
+ *  - it authorizes Get, GetAll and Set with polkit (asynchronously: getters cannot wait);
+ *  - libvirt-dbus answers GetAll for its interfaces with every value wrapped in one extra
+ *    variant (a{sv} holding v holding v) and clients such as cockpit-machines rely on it.
+ *    sd-bus answers GetAll itself, so the filter answers GetAll for the org.libvirt.*
+ *    interfaces from the same vtables. */
 int properties_install_libvirt_getall(Manager *m);

@@ -46,3 +46,47 @@ void vb_events_expect3(VbEvents *e, const char *path, int event, int detail);
 void vb_events_expect(VbEvents *e, const char *path, int event);
 void vb_events_stop(VbEvents *e);
 gboolean vb_events_seen(VbEvents *e, const char *path, int event);
+
+/* ---- end-to-end helpers (tests/e2e) ---- */
+
+/* Dispatch whatever is pending on the default main context (signal callbacks). */
+void vb_iterate(void);
+
+/* Collects org.libvirt.Connect DomainEvent(o domain, i event, i detail) signals. */
+typedef struct VbDomainEvents {
+        guint subscription;
+        GPtrArray *events; /* "PATH EVENT DETAIL" strings */
+} VbDomainEvents;
+
+void vb_domain_events_start(VbDomainEvents *e);
+/* detail -1 matches any detail. */
+gboolean vb_domain_events_seen(VbDomainEvents *e, const char *path, int event, int detail);
+/* Wait (up to timeout_s) until the event arrived; asserts, listing what did arrive. */
+void vb_domain_events_expect(VbDomainEvents *e, const char *path, int event, int detail, guint timeout_s);
+void vb_domain_events_stop(VbDomainEvents *e);
+
+/* Wait (up to timeout_s, dispatching signals meanwhile) until a line of `file` matches the
+ * extended regex `regex` (line ends' "\r" dropped); returns that line. Fails at once when a
+ * line matches `fail_regex` (may be NULL) and no line matches `regex`. On failure the file's
+ * content is in the message. */
+char *vb_wait_for_line(const char *file, const char *regex, const char *fail_regex, guint timeout_s);
+
+/* The network interfaces of this namespace except lo (from /sys/class/net), sorted, joined
+ * with ' ' ("" when there is none). */
+char *vb_link_listing(void);
+
+/* The pid of the live (non-zombie) process with an argument starting with "guest=NAME," or
+ * equal to "guest=NAME" (QEMU's -name), 0 when there is none; asserts there is at most one. */
+pid_t vb_find_qemu(const char *name);
+/* The NUL-separated command line of pid with the NULs turned into ' ' (NULL if it is gone). */
+char *vb_process_cmdline(pid_t pid);
+/* Is pid a live process (exists and is not a zombie)? */
+gboolean vb_process_alive(pid_t pid);
+
+/* polkit rules inside the sandbox ($VIRTBUS_POLKIT_RULES_DIR, which polkitd watches and
+ * reloads by itself, a moment later). */
+void vb_polkit_rule_write(const char *file_name, const char *js);
+void vb_polkit_rule_remove(const char *file_name);
+
+/* The contents of $VIRTBUS_SANDBOX_DIR/NAME (e.g. "virtbusd.log"); "" when missing. */
+char *vb_sandbox_read(const char *name);
