@@ -47,8 +47,16 @@ int domain_net_assign_names(Domain *d, sd_bus_error *error) {
 
                 if (!net->alias && asprintf(&net->alias, "net%zu", i) < 0)
                         return -ENOMEM;
-                if (net->ifname)
+                if (net->ifname) {
+                        /* the helper creates and deletes only devices with our prefixes */
+                        const char *prefix = net->type == DOMAIN_NET_TYPE_DIRECT ? VIRTBUS_MACVTAP_PREFIX
+                                                                                  : VIRTBUS_TAP_PREFIX;
+                        if (!startswith(net->ifname, prefix))
+                                return libvirt_error_setf(error, EOPNOTSUPP,
+                                                          _("unsupported configuration: target dev '%s' of domain '%s': virtbus names the devices it creates '%sN'; remove <target dev> to let it pick one"),
+                                                          net->ifname, def->name, prefix);
                         continue;
+                }
                 r = pick_ifname(d, i, net->type == DOMAIN_NET_TYPE_DIRECT ? VIRTBUS_MACVTAP_PREFIX : VIRTBUS_TAP_PREFIX,
                                 &net->ifname);
                 if (r < 0)

@@ -109,9 +109,16 @@ static void process_exited(Domain *d, const char *how) {
 
         log_domain(LOG_INFO, 0, d, "QEMU of domain %s (pid %d) %s.", domain_current_def(d)->name, (int) d->pid, how);
         d->pid = 0;
-        if (d->starting) {
+        if (d->starting && !d->stopping) {
                 start_failed(d, "QEMU exited");
                 return;
+        }
+        if (d->starting) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+                libvirt_error_setf(&error, ECANCELED, _("operation failed: domain '%s' was destroyed while starting"),
+                                   domain_current_def(d)->name);
+                reply_start(d, &error);
         }
         if (d->stopping) {
                 reason = d->stop_reason;
@@ -459,6 +466,25 @@ static void on_query_status(QmpClient *c, int error, const JsonValue *result, co
         running = json_object_get(result, "running");
         if (!running || !json_is_type(running, JSON_BOOLEAN))
                 return;
+        /* The guest powered off while we were away: -no-shutdown kept QEMU and its SHUTDOWN event
+         * went to nobody. Finish the shutdown as on_qmp_event() would have (libvirt does too). */
+        if (streq_ptr(json_object_get_string(result, "status"), "shutdown") && !json_boolean(running)) {
+                d->guest_shutdown = true;
+                domain_set_state(d, DOMAIN_STATE_SHUTDOWN, DOMAIN_SHUTDOWN_USER);
+                (void) domain_save_status(d);
+                (void) qmp_execute(d->qmp, "quit", NULL, NULL, NULL);
+                return;
+        }
+        /* The previous daemon spawned QEMU but went away before "cont": every device was made
+         * before the spawn, so finish the start it had begun (autostart would otherwise skip a
+         * domain that looks active but never ran). */
+        if (streq_ptr(json_object_get_string(result, "status"), "prelaunch") && !json_boolean(running)) {
+                d->starting = true;
+                d->announced = false;
+                if (qmp_execute(d->qmp, "cont", NULL, on_cont, d) < 0)
+                        start_failed(d, "cannot continue it after a daemon restart");
+                return;
+        }
         /* what happened while we were away */
         if (json_boolean(running) && d->state != DOMAIN_STATE_RUNNING)
                 domain_set_state(d, DOMAIN_STATE_RUNNING, DOMAIN_RUNNING_UNPAUSED);
@@ -481,7 +507,7 @@ int domain_process_reconnect(Domain *d) {
         return qmp_execute(d->qmp, "query-status", NULL, on_query_status, d);
 }
 
-static int require_active(Domain *d, sd_bus_error *error) {
+static int require_running(Domain *d, sd_bus_error *error) {
         if (!domain_is_active(d) || d->pid <= 0)
                 return libvirt_error_setf(error, EINVAL, _("Requested operation is not valid: domain '%s' is not running"),
                                           domain_current_def(d)->name);
@@ -495,9 +521,10 @@ int domain_process_destroy(Domain *d, sd_bus_message *call, sd_bus_error *error)
         uint64_t now;
         int r;
 
-        r = require_active(d, error);
-        if (r < 0)
-                return r;
+        /* unlike the other operations, a start in progress may be cut short */
+        if (!domain_is_active(d) || d->pid <= 0)
+                return libvirt_error_setf(error, EINVAL, _("Requested operation is not valid: domain '%s' is not running"),
+                                          domain_current_def(d)->name);
         r = add_waiter(d, call);
         if (r < 0)
                 return r;
@@ -520,7 +547,7 @@ int domain_process_destroy(Domain *d, sd_bus_message *call, sd_bus_error *error)
 int domain_process_shutdown(Domain *d, bool reboot, sd_bus_error *error) {
         int r;
 
-        r = require_active(d, error);
+        r = require_running(d, error);
         if (r < 0)
                 return r;
         if (reboot)
@@ -555,7 +582,7 @@ int domain_process_qmp_simple(Domain *d, const char *command, sd_bus_message *ca
         SimpleCall *sc;
         int r;
 
-        r = require_active(d, error);
+        r = require_running(d, error);
         if (r < 0)
                 return r;
         if (streq(command, "stop") && d->state == DOMAIN_STATE_PAUSED)

@@ -65,7 +65,7 @@ int domain_status_parse(const char *xml, DomainStatus **ret, char **ret_error) {
         }
         root = xmlDocGetRootElement(doc);
         if (!xml_name_is(root, "domstatus") || parse_int_attr(root, "state", 0, 7, &state) < 0 ||
-            parse_int_attr(root, "reason", 0, 100, &reason) < 0 || parse_int_attr(root, "pid", 1, INT32_MAX, &pid) < 0) {
+            parse_int_attr(root, "reason", 0, 100, &reason) < 0 || parse_int_attr(root, "pid", 0, INT32_MAX, &pid) < 0) {
                 if (ret_error)
                         *ret_error = strdup("expected <domstatus state= reason= pid= qmp=>");
                 return -EBADMSG;
@@ -150,6 +150,8 @@ static bool qemu_process_matches(pid_t pid, const char *qmp_socket) {
         _cleanup_free_ char *path = NULL, *cmdline = NULL;
         size_t size;
 
+        if (pid <= 0) /* saved before the spawn: the start never got that far */
+                return false;
         if (kill(pid, 0) < 0 && errno == ESRCH)
                 return false;
         if (asprintf(&path, "/proc/%d/cmdline", (int) pid) < 0)

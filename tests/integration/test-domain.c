@@ -343,6 +343,7 @@ static void test_bad_input(void) {
                   "<interface type='network'><source network='n'/><target dev='a b'/></interface></devices></domain>",
                   "XML error" },
         };
+        g_autofree char *mytap = NULL;
         g_autofree char *path = define(bios_xml);
 
         for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -367,6 +368,12 @@ static void test_bad_input(void) {
         vb_call_fails(path, DOM_IFACE, "Create", g_variant_new("(s)", "x"), "org.freedesktop.DBus.Error.InvalidArgs", NULL);
         vb_call_fails("/org/libvirt/QEMU/domain/_nope", DOM_IFACE, "Create", g_variant_new("(u)", 0),
                       "org.freedesktop.DBus.Error.UnknownObject", NULL);
+        /* a target dev the helper will never create is refused at start, naming the rule */
+        mytap = define("<domain type='qemu'><name>mt</name><memory>1024</memory><os><type>hvm</type></os><devices>"
+                       "<interface type='bridge'><source bridge='br-allowed'/><target dev='mytap'/></interface>"
+                       "</devices></domain>");
+        vb_call_fails(mytap, DOM_IFACE, "Create", g_variant_new("(u)", 0), LIBVIRT_ERROR, "target dev 'mytap'");
+        call_u(mytap, "Undefine", 0);
         g_assert_cmpuint(list_count(0), ==, 1);
         call_u(path, "Undefine", 0);
 }
