@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "netdev.h"
+#include "qos-handlers.h"
 
 _printf_(3, 4) static int reply_error(NhReply *reply, int error, const char *format, ...) {
         va_list ap;
@@ -467,6 +468,11 @@ static int handle_link_delete(const NhLinkDelete *d, NhReply *reply) {
                 kind = "bridge";
                 what = "bridge";
                 break;
+        case NH_LINK_IFB:
+                prefix = QOS_IFB_PREFIX;
+                kind = "ifb";
+                what = "IFB";
+                break;
         default:
                 return reply_error(reply, EINVAL, "unknown link kind %u", (unsigned) d->kind);
         }
@@ -488,12 +494,19 @@ static int handle_link_delete(const NhLinkDelete *d, NhReply *reply) {
         if (d->kind == NH_LINK_BRIDGE && !is_ours(&link))
                 return reply_error(reply, EPERM,
                                    "bridge %s was not created by virtbus, refusing to delete it", d->ifname);
+        if (d->kind == NH_LINK_IFB && !is_ours(&link))
+                return reply_error(reply, EPERM, "IFB %s was not created by virtbus, refusing to delete it",
+                                   d->ifname);
 
         r = netdev_link_delete(link.ifindex);
         if (r == -ENODEV)
                 return reply_error(reply, ENODEV, "link %s does not exist", d->ifname);
         if (r < 0)
                 return reply_error(reply, r, "failed to delete %s: %s", d->ifname, strerror(-r));
+        /* The IFB that shaped its ingress has no purpose left (best effort: an orphan is found by
+         * name later). */
+        if (d->kind != NH_LINK_IFB)
+                (void) nethelper_qos_delete_ifb(link.ifindex);
         return 0;
 }
 
@@ -517,6 +530,16 @@ int nethelper_handle(const Acl *acl, const NhRequest *req, NhReply *reply, int *
                 break;
         case NH_VERB_VHOST_OPEN:
                 r = handle_vhost_open(&req->vhost_open, reply, fds, &n);
+                break;
+        case NH_VERB_QOS_PROBE:
+        case NH_VERB_QOS_APPLY_INTERFACE:
+        case NH_VERB_QOS_CLEAR_INTERFACE:
+        case NH_VERB_QOS_BRIDGE_SETUP:
+        case NH_VERB_QOS_BRIDGE_TEARDOWN:
+        case NH_VERB_QOS_FLOOR_ADD:
+        case NH_VERB_QOS_FLOOR_REMOVE:
+        case NH_VERB_QOS_DEFAULT_RATE:
+                r = nethelper_handle_qos(acl, req, reply);
                 break;
         default:
                 r = reply_error(reply, EOPNOTSUPP, "unknown verb %u", (unsigned) req->verb);

@@ -143,6 +143,17 @@ static const char *request_ifname(const NhRequest *req) {
                 return req->link_delete.ifname;
         case NH_VERB_MACVTAP_CREATE:
                 return req->macvtap_create.ifname;
+        case NH_VERB_QOS_APPLY_INTERFACE:
+                return req->qos_apply.ifname;
+        case NH_VERB_QOS_CLEAR_INTERFACE:
+        case NH_VERB_QOS_BRIDGE_TEARDOWN:
+                return req->qos_clear.ifname;
+        case NH_VERB_QOS_BRIDGE_SETUP:
+                return req->qos_bridge.ifname;
+        case NH_VERB_QOS_FLOOR_ADD:
+        case NH_VERB_QOS_FLOOR_REMOVE:
+        case NH_VERB_QOS_DEFAULT_RATE:
+                return req->qos_floor.ifname;
         default:
                 return NULL;
         }
@@ -152,15 +163,20 @@ static void log_request(const Connection *c, const NhRequest *req, const NhReply
         const char *verb = strna(nh_verb_to_string(req->verb));
         const char *ifname = request_ifname(req);
         int level = reply->error == 0 ? LOG_INFO : LOG_WARNING;
-        char text[NH_ERROR_MESSAGE_MAX + 128];
+        char text[NH_ERROR_MESSAGE_MAX + 128], caps[QOS_CAPS_STR_MAX + 16] = "";
 
+        if (reply->has_qos_caps) {
+                char s[QOS_CAPS_STR_MAX];
+
+                snprintf(caps, sizeof caps, ", QoS: %s", qos_caps_format(reply->qos_caps, s));
+        }
         if (reply->error == 0)
-                snprintf(text, sizeof text, "%s%s%s: ok (ifindex %u, %u fds%s) for uid %u", verb,
+                snprintf(text, sizeof text, "%s%s%s: ok (ifindex %u, %u fds%s%s) for uid %u", verb,
                          ifname ? " " : "", strempty(ifname), reply->ifindex, reply->n_fds,
                          !reply->has_noqueue_applied ? ""
                          : reply->noqueue_applied    ? ", noqueue"
                                                      : ", noqueue refused",
-                         (unsigned) c->uid);
+                         caps, (unsigned) c->uid);
         else
                 snprintf(text, sizeof text, "%s%s%s: %s (%s) for uid %u", verb, ifname ? " " : "",
                          strempty(ifname), reply->message, strerror((int) reply->error), (unsigned) c->uid);

@@ -92,3 +92,120 @@ int netdev_macvtap_open(int ifindex, dev_t devnum, unsigned queues, bool vnet_hd
 /* Open /dev/vhost-net `queues` times. -ENOENT when it does not exist, -EMEDIUMTYPE when it is not
  * the vhost-net character device. */
 int netdev_vhost_open(unsigned queues, int *fds);
+
+/* Traffic control (qdiscs, HTB classes, u32 filters and their actions), the IFB devices ingress
+ * shaping goes through, and the probe of what the kernel offers. Handles are tc handles
+ * (QOS_HANDLE() in qos-layout.h, which also has the layout virtbus builds from these). The dumps
+ * work unprivileged: the daemon compares them with its plan when it reconciles. */
+
+#include "qos-layout.h"
+
+typedef struct NetdevTcStats {
+        uint64_t bytes, packets; /* sent (dequeued) */
+        uint32_t drops, overlimits, requeues, qlen, backlog;
+} NetdevTcStats;
+
+typedef struct NetdevQdisc {
+        int ifindex;
+        uint32_t handle, parent;
+        char kind[NETDEV_QDISC_KIND_MAX];
+        uint32_t htb_defcls, htb_r2q; /* htb */
+        uint32_t limit;               /* pfifo, bfifo, sfq */
+        uint32_t sfq_perturb;         /* sfq, seconds */
+        NetdevTcStats stats;
+} NetdevQdisc;
+
+typedef struct NetdevClass {
+        int ifindex;
+        uint32_t handle, parent;
+        uint32_t leaf; /* handle of the qdisc attached to it, 0 when none is reported */
+        char kind[NETDEV_QDISC_KIND_MAX];
+        QosHtbParams htb; /* htb; bursts converted back from the kernel's ticks (qos_burst_equal()).
+                           * HTB changes quantum and prio of leaf classes only: compare them only
+                           * where htb_level is 0. */
+        uint32_t htb_level;
+        NetdevTcStats stats;
+} NetdevClass;
+
+typedef enum NetdevActionKind {
+        NETDEV_ACTION_NONE = 0,
+        NETDEV_ACTION_MIRRED, /* egress redirect (TCA_EGRESS_REDIR) to mirred_ifindex */
+        NETDEV_ACTION_POLICE,
+        NETDEV_ACTION_OTHER,  /* dumps: something else, or more than one action */
+} NetdevActionKind;
+
+typedef struct NetdevAction {
+        NetdevActionKind kind;
+        int mirred_ifindex;
+        int mirred_eaction; /* TCA_EGRESS_REDIR, … (dumps) */
+        int verdict;        /* dumps: mirred's or police's (exceed) TC_ACT_* */
+        QosPoliceParams police;
+} NetdevAction;
+
+#define NETDEV_U32_KEYS_MAX 16
+
+/* One u32 node or hash table. Keys in host byte order; a node without keys matches everything. */
+typedef struct NetdevU32 {
+        uint32_t divisor;   /* > 0: this is a hash table of that many buckets (nothing else is set) */
+        uint32_t hash;      /* table and bucket the node is (to be) in, TCA_U32_HASH; 0 = root table */
+        uint32_t link;      /* table to continue in, 0 = none; the bucket is picked by hmask/hoff */
+        uint32_t hmask;
+        int32_t hoff;
+        uint32_t classid;   /* 0 = none */
+        bool terminal;      /* TC_U32_TERMINAL: a match ends the lookup (needed for classid/actions) */
+        size_t n_keys;      /* dumps: the kernel's count, even beyond NETDEV_U32_KEYS_MAX */
+        QosU32Key keys[NETDEV_U32_KEYS_MAX];
+        NetdevAction action;
+} NetdevU32;
+
+typedef struct NetdevFilter {
+        int ifindex;
+        uint32_t parent, handle; /* handle 0: the entry for the classifier instance itself */
+        uint16_t prio, protocol; /* protocol: ETH_P_* in host byte order */
+        char kind[NETDEV_QDISC_KIND_MAX];
+        NetdevU32 u32;           /* kind "u32" */
+} NetdevFilter;
+
+/* Dumps; *ret is malloc'ed (NULL with *ret_n 0 when there is nothing). -ENODEV for a missing link.
+ * Filters are those attached at parent (a qdisc "1:", a class "1:2", or QOS_INGRESS_QDISC). */
+int netdev_qdisc_list(int ifindex, NetdevQdisc **ret, size_t *ret_n);
+int netdev_class_list(int ifindex, NetdevClass **ret, size_t *ret_n);
+int netdev_filter_list(int ifindex, uint32_t parent, NetdevFilter **ret, size_t *ret_n);
+/* The kernel's extended ack message of the last failed tc/IFB operation of this thread ("" when it
+ * gave none): a reason a user can act on, for error messages. */
+const char *netdev_tc_error(void);
+
+/* Privileged operations. Qdiscs are added with NLM_F_CREATE|NLM_F_REPLACE: whatever sits at parent
+ * is replaced; an existing qdisc with that handle and kind is changed where the kind allows. */
+int netdev_qdisc_add_htb(int ifindex, uint32_t parent, uint32_t handle, uint32_t defcls, uint32_t r2q);
+int netdev_qdisc_add_pfifo(int ifindex, uint32_t parent, uint32_t handle, uint32_t limit);
+int netdev_qdisc_add_sfq(int ifindex, uint32_t parent, uint32_t handle, uint32_t perturb);
+int netdev_qdisc_add_ingress(int ifindex);
+/* -ENOENT when there is no such qdisc; with kind set, only a qdisc of that kind is deleted. */
+int netdev_qdisc_delete(int ifindex, uint32_t parent, uint32_t handle, const char *kind);
+
+typedef enum NetdevTcMode {
+        NETDEV_TC_CREATE_OR_CHANGE,
+        NETDEV_TC_CREATE, /* -EEXIST when it exists */
+        NETDEV_TC_CHANGE, /* -ENOENT when it does not */
+} NetdevTcMode;
+
+int netdev_htb_class_set(int ifindex, uint32_t parent, uint32_t classid, const QosHtbParams *p,
+                         NetdevTcMode mode);
+int netdev_class_delete(int ifindex, uint32_t classid);
+
+/* A u32 node (or hash table, with divisor) at parent/prio/protocol; handle: the table id for a
+ * hash table, else the node's handle (its table part may be 0: u->hash says where), 0 to let the
+ * kernel pick. exclusive: -EEXIST when that handle exists, else it is changed. */
+int netdev_u32_add(int ifindex, uint32_t parent, uint16_t prio, uint16_t protocol, uint32_t handle,
+                   const NetdevU32 *u, bool exclusive);
+/* One node (full handle), or with handle 0 every filter of that priority and protocol. */
+int netdev_filter_delete(int ifindex, uint32_t parent, uint16_t prio, uint16_t protocol, const char *kind,
+                         uint32_t handle);
+
+/* An IFB link (down, with the virtbus alias marker); -EEXIST if a link of that name exists. */
+int netdev_ifb_create(const char *ifname);
+
+/* What the kernel offers for QoS (QosCap bits), found by creating each object on a scratch link
+ * (QOS_PROBE_IFNAME: an IFB, or a veth pair where there is no ifb) that is deleted again. */
+int netdev_qos_probe(unsigned *ret_caps);

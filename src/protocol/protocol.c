@@ -24,6 +24,14 @@ static const char *const verb_table[_NH_VERB_MAX] = {
         [NH_VERB_LINK_DELETE] = "LINK_DELETE",
         [NH_VERB_MACVTAP_CREATE] = "MACVTAP_CREATE",
         [NH_VERB_VHOST_OPEN] = "VHOST_OPEN",
+        [NH_VERB_QOS_PROBE] = "QOS_PROBE",
+        [NH_VERB_QOS_APPLY_INTERFACE] = "QOS_APPLY_INTERFACE",
+        [NH_VERB_QOS_CLEAR_INTERFACE] = "QOS_CLEAR_INTERFACE",
+        [NH_VERB_QOS_BRIDGE_SETUP] = "QOS_BRIDGE_SETUP",
+        [NH_VERB_QOS_BRIDGE_TEARDOWN] = "QOS_BRIDGE_TEARDOWN",
+        [NH_VERB_QOS_FLOOR_ADD] = "QOS_FLOOR_ADD",
+        [NH_VERB_QOS_FLOOR_REMOVE] = "QOS_FLOOR_REMOVE",
+        [NH_VERB_QOS_DEFAULT_RATE] = "QOS_DEFAULT_RATE",
 };
 
 static const char *const attr_table[_NH_ATTR_MAX] = {
@@ -46,6 +54,14 @@ static const char *const attr_table[_NH_ATTR_MAX] = {
         [NH_ATTR_LOWER] = "LOWER",
         [NH_ATTR_MACVTAP_MODE] = "MACVTAP_MODE",
         [NH_ATTR_NOQUEUE_APPLIED] = "NOQUEUE_APPLIED",
+        [NH_ATTR_QOS_CAPS] = "QOS_CAPS",
+        [NH_ATTR_QOS_LEAF] = "QOS_LEAF",
+        [NH_ATTR_QOS_SHAPE] = "QOS_SHAPE",
+        [NH_ATTR_QOS_POLICE] = "QOS_POLICE",
+        [NH_ATTR_QOS_IFB] = "QOS_IFB",
+        [NH_ATTR_QOS_ROOT] = "QOS_ROOT",
+        [NH_ATTR_QOS_DEFAULT] = "QOS_DEFAULT",
+        [NH_ATTR_CLASS_ID] = "CLASS_ID",
 };
 
 static const char *const macvtap_mode_table[_NH_MACVTAP_MODE_MAX] = {
@@ -57,11 +73,14 @@ static const char *const macvtap_mode_table[_NH_MACVTAP_MODE_MAX] = {
 
 /* Attribute sets are bitmasks of 1u << type. */
 _Static_assert(_NH_ATTR_MAX <= 32, "attribute types must fit a 32-bit mask");
+/* They travel as they are in memory: no padding, fixed sizes. */
+_Static_assert(sizeof(QosHtbParams) == 40, "QosHtbParams is 40 bytes on the wire");
+_Static_assert(sizeof(QosPoliceParams) == 24, "QosPoliceParams is 24 bytes on the wire");
 
 /* Which attributes each verb takes; everything else is refused by name. */
 static const uint32_t verb_allowed[_NH_VERB_MAX] = {
         [NH_VERB_REPLY] = 1u << NH_ATTR_ERRNO | 1u << NH_ATTR_ERROR | 1u << NH_ATTR_IFINDEX |
-                          1u << NH_ATTR_N_FDS | 1u << NH_ATTR_NOQUEUE_APPLIED,
+                          1u << NH_ATTR_N_FDS | 1u << NH_ATTR_NOQUEUE_APPLIED | 1u << NH_ATTR_QOS_CAPS,
         [NH_VERB_BRIDGE_CREATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_MAC | 1u << NH_ATTR_MTU |
                                   1u << NH_ATTR_STP | 1u << NH_ATTR_FORWARD_DELAY | 1u << NH_ATTR_ADDRESS,
         [NH_VERB_TAP_CREATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_MAC | 1u << NH_ATTR_MTU |
@@ -72,6 +91,20 @@ static const uint32_t verb_allowed[_NH_VERB_MAX] = {
                                    1u << NH_ATTR_MAC | 1u << NH_ATTR_MTU | 1u << NH_ATTR_VNET_HDR |
                                    1u << NH_ATTR_QUEUES | 1u << NH_ATTR_NOQUEUE,
         [NH_VERB_VHOST_OPEN] = 1u << NH_ATTR_QUEUES,
+        [NH_VERB_QOS_PROBE] = 0,
+        [NH_VERB_QOS_APPLY_INTERFACE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_QOS_LEAF |
+                                        1u << NH_ATTR_QOS_SHAPE | 1u << NH_ATTR_QOS_POLICE |
+                                        1u << NH_ATTR_QOS_IFB,
+        [NH_VERB_QOS_CLEAR_INTERFACE] = 1u << NH_ATTR_IFNAME,
+        [NH_VERB_QOS_BRIDGE_SETUP] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_QOS_LEAF | 1u << NH_ATTR_QOS_ROOT |
+                                     1u << NH_ATTR_QOS_DEFAULT | 1u << NH_ATTR_QOS_POLICE |
+                                     1u << NH_ATTR_QOS_IFB,
+        [NH_VERB_QOS_BRIDGE_TEARDOWN] = 1u << NH_ATTR_IFNAME,
+        [NH_VERB_QOS_FLOOR_ADD] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_CLASS_ID | 1u << NH_ATTR_QOS_LEAF |
+                                  1u << NH_ATTR_QOS_SHAPE | 1u << NH_ATTR_MAC | 1u << NH_ATTR_QOS_DEFAULT,
+        [NH_VERB_QOS_FLOOR_REMOVE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_CLASS_ID |
+                                     1u << NH_ATTR_QOS_DEFAULT,
+        [NH_VERB_QOS_DEFAULT_RATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_QOS_DEFAULT,
 };
 
 static const uint32_t verb_required[_NH_VERB_MAX] = {
@@ -83,6 +116,14 @@ static const uint32_t verb_required[_NH_VERB_MAX] = {
         [NH_VERB_MACVTAP_CREATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_LOWER | 1u << NH_ATTR_MACVTAP_MODE |
                                    1u << NH_ATTR_MAC,
         [NH_VERB_VHOST_OPEN] = 1u << NH_ATTR_QUEUES,
+        [NH_VERB_QOS_APPLY_INTERFACE] = 1u << NH_ATTR_IFNAME,
+        [NH_VERB_QOS_CLEAR_INTERFACE] = 1u << NH_ATTR_IFNAME,
+        [NH_VERB_QOS_BRIDGE_SETUP] = 1u << NH_ATTR_IFNAME,
+        [NH_VERB_QOS_BRIDGE_TEARDOWN] = 1u << NH_ATTR_IFNAME,
+        [NH_VERB_QOS_FLOOR_ADD] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_CLASS_ID | 1u << NH_ATTR_QOS_SHAPE |
+                                  1u << NH_ATTR_MAC,
+        [NH_VERB_QOS_FLOOR_REMOVE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_CLASS_ID,
+        [NH_VERB_QOS_DEFAULT_RATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_QOS_DEFAULT,
 };
 
 const char *nh_verb_to_string(NhVerb v) {
@@ -305,6 +346,82 @@ static int encode_link_delete(Writer *w, const NhLinkDelete *d) {
         return put_u32(w, NH_ATTR_LINK_KIND, d->kind);
 }
 
+/* Leaf kind: only when not the default, so that the default has one encoding. */
+static int put_leaf(Writer *w, QosLeaf leaf) {
+        if (leaf == 0 || leaf == QOS_LEAF_PFIFO)
+                return 0;
+        return put_u32(w, NH_ATTR_QOS_LEAF, leaf);
+}
+
+static int encode_qos_apply(Writer *w, const NhQosApplyInterface *a) {
+        int r;
+
+        if (a->has_police && a->has_ifb)
+                return -EINVAL;
+        r = put_string(w, NH_ATTR_IFNAME, a->ifname, sizeof a->ifname);
+        if (r < 0)
+                return r;
+        r = put_leaf(w, a->leaf);
+        if (r >= 0 && a->has_shape)
+                r = put_attr(w, NH_ATTR_QOS_SHAPE, &a->shape, sizeof a->shape);
+        if (r >= 0 && a->has_police)
+                r = put_attr(w, NH_ATTR_QOS_POLICE, &a->police, sizeof a->police);
+        if (r >= 0 && a->has_ifb)
+                r = put_attr(w, NH_ATTR_QOS_IFB, &a->ifb, sizeof a->ifb);
+        return r;
+}
+
+static int encode_qos_clear(Writer *w, const NhQosClear *c) {
+        return put_string(w, NH_ATTR_IFNAME, c->ifname, sizeof c->ifname);
+}
+
+static int encode_qos_bridge(Writer *w, const NhQosBridgeSetup *b) {
+        int r;
+
+        if (b->has_police && b->has_ifb)
+                return -EINVAL;
+        r = put_string(w, NH_ATTR_IFNAME, b->ifname, sizeof b->ifname);
+        if (r < 0)
+                return r;
+        r = put_leaf(w, b->leaf);
+        if (r >= 0 && b->has_hierarchy)
+                r = put_attr(w, NH_ATTR_QOS_ROOT, &b->root, sizeof b->root);
+        if (r >= 0 && b->has_hierarchy)
+                r = put_attr(w, NH_ATTR_QOS_DEFAULT, &b->def, sizeof b->def);
+        if (r >= 0 && b->has_police)
+                r = put_attr(w, NH_ATTR_QOS_POLICE, &b->police, sizeof b->police);
+        if (r >= 0 && b->has_ifb)
+                r = put_attr(w, NH_ATTR_QOS_IFB, &b->ifb, sizeof b->ifb);
+        return r;
+}
+
+static int encode_qos_floor(Writer *w, NhVerb verb, const NhQosFloor *f) {
+        int r;
+
+        r = put_string(w, NH_ATTR_IFNAME, f->ifname, sizeof f->ifname);
+        if (r < 0)
+                return r;
+        if (verb != NH_VERB_QOS_DEFAULT_RATE) {
+                r = put_u32(w, NH_ATTR_CLASS_ID, f->class_id);
+                if (r < 0)
+                        return r;
+        }
+        if (verb == NH_VERB_QOS_FLOOR_ADD) {
+                r = put_leaf(w, f->leaf);
+                if (r >= 0)
+                        r = put_attr(w, NH_ATTR_QOS_SHAPE, &f->shape, sizeof f->shape);
+                if (r >= 0)
+                        r = put_attr(w, NH_ATTR_MAC, f->mac, sizeof f->mac);
+                if (r < 0)
+                        return r;
+        }
+        if (verb == NH_VERB_QOS_DEFAULT_RATE && !f->has_default)
+                return -EINVAL;
+        if (f->has_default)
+                return put_attr(w, NH_ATTR_QOS_DEFAULT, &f->def, sizeof f->def);
+        return 0;
+}
+
 int nh_request_encode(const NhRequest *req, uint8_t *buf, size_t size) {
         Writer w;
         int r;
@@ -330,6 +447,24 @@ int nh_request_encode(const NhRequest *req, uint8_t *buf, size_t size) {
                 break;
         case NH_VERB_VHOST_OPEN:
                 r = encode_vhost_open(&w, &req->vhost_open);
+                break;
+        case NH_VERB_QOS_PROBE:
+                r = 0;
+                break;
+        case NH_VERB_QOS_APPLY_INTERFACE:
+                r = encode_qos_apply(&w, &req->qos_apply);
+                break;
+        case NH_VERB_QOS_CLEAR_INTERFACE:
+        case NH_VERB_QOS_BRIDGE_TEARDOWN:
+                r = encode_qos_clear(&w, &req->qos_clear);
+                break;
+        case NH_VERB_QOS_BRIDGE_SETUP:
+                r = encode_qos_bridge(&w, &req->qos_bridge);
+                break;
+        case NH_VERB_QOS_FLOOR_ADD:
+        case NH_VERB_QOS_FLOOR_REMOVE:
+        case NH_VERB_QOS_DEFAULT_RATE:
+                r = encode_qos_floor(&w, req->verb, &req->qos_floor);
                 break;
         default:
                 return -EINVAL;
@@ -376,6 +511,11 @@ int nh_reply_encode(const NhReply *reply, uint8_t *buf, size_t size) {
         }
         if (reply->has_noqueue_applied) {
                 r = put_u8(&w, NH_ATTR_NOQUEUE_APPLIED, reply->noqueue_applied);
+                if (r < 0)
+                        return r;
+        }
+        if (reply->has_qos_caps) {
+                r = put_u32(&w, NH_ATTR_QOS_CAPS, reply->qos_caps);
                 if (r < 0)
                         return r;
         }
@@ -772,6 +912,158 @@ static int decode_vhost_open(const Parsed *p, NhVhostOpen *v, char *err, size_t 
         return get_u32_range(p, NH_ATTR_QUEUES, 1, NH_QUEUES_MAX, &v->queues, err, err_size);
 }
 
+static int get_htb_params(const Parsed *p, NhAttr type, QosHtbParams *ret, char *err, size_t err_size) {
+        const Attr *a = &p->attrs[type];
+        char e[NH_ERROR_MESSAGE_MAX];
+
+        if (a->len != sizeof(QosHtbParams)) {
+                set_error(err, err_size, "attribute %u (%s) has length %u, expected %zu", type,
+                          attr_to_string(type), a->len, sizeof(QosHtbParams));
+                return -EBADMSG;
+        }
+        memcpy(ret, a->data, sizeof *ret);
+        if (qos_htb_params_check(ret, e, sizeof e) < 0) {
+                set_error(err, err_size, "attribute %u (%s): %s", type, attr_to_string(type), e);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int get_police_params(const Parsed *p, QosPoliceParams *ret, char *err, size_t err_size) {
+        const Attr *a = &p->attrs[NH_ATTR_QOS_POLICE];
+        char e[NH_ERROR_MESSAGE_MAX];
+
+        if (a->len != sizeof(QosPoliceParams)) {
+                set_error(err, err_size, "attribute %u (QOS_POLICE) has length %u, expected %zu",
+                          NH_ATTR_QOS_POLICE, a->len, sizeof(QosPoliceParams));
+                return -EBADMSG;
+        }
+        memcpy(ret, a->data, sizeof *ret);
+        if (qos_police_params_check(ret, e, sizeof e) < 0) {
+                set_error(err, err_size, "attribute %u (QOS_POLICE): %s", NH_ATTR_QOS_POLICE, e);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int get_leaf(const Parsed *p, QosLeaf *ret, char *err, size_t err_size) {
+        uint32_t v = QOS_LEAF_PFIFO;
+        int r;
+
+        if (has_attr(p, NH_ATTR_QOS_LEAF)) {
+                r = get_u32_range(p, NH_ATTR_QOS_LEAF, 1, _QOS_LEAF_MAX - 1, &v, err, err_size);
+                if (r < 0)
+                        return r;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* POLICE and IFB are two ways of doing the same thing: one at most. */
+static int get_ingress(const Parsed *p, bool *has_police, QosPoliceParams *police, bool *has_ifb,
+                       QosHtbParams *ifb, char *err, size_t err_size) {
+        int r;
+
+        if (has_attr(p, NH_ATTR_QOS_POLICE) && has_attr(p, NH_ATTR_QOS_IFB)) {
+                set_error(err, err_size, "attributes %u (QOS_POLICE) and %u (QOS_IFB) exclude each other",
+                          NH_ATTR_QOS_POLICE, NH_ATTR_QOS_IFB);
+                return -EINVAL;
+        }
+        if (has_attr(p, NH_ATTR_QOS_POLICE)) {
+                r = get_police_params(p, police, err, err_size);
+                if (r < 0)
+                        return r;
+                *has_police = true;
+        }
+        if (has_attr(p, NH_ATTR_QOS_IFB)) {
+                r = get_htb_params(p, NH_ATTR_QOS_IFB, ifb, err, err_size);
+                if (r < 0)
+                        return r;
+                *has_ifb = true;
+        }
+        return 0;
+}
+
+static int decode_qos_apply(const Parsed *p, NhQosApplyInterface *a, char *err, size_t err_size) {
+        int r;
+
+        r = get_ifname(p, NH_ATTR_IFNAME, a->ifname, err, err_size);
+        if (r < 0)
+                return r;
+        r = get_leaf(p, &a->leaf, err, err_size);
+        if (r < 0)
+                return r;
+        if (has_attr(p, NH_ATTR_QOS_SHAPE)) {
+                r = get_htb_params(p, NH_ATTR_QOS_SHAPE, &a->shape, err, err_size);
+                if (r < 0)
+                        return r;
+                a->has_shape = true;
+        }
+        return get_ingress(p, &a->has_police, &a->police, &a->has_ifb, &a->ifb, err, err_size);
+}
+
+static int decode_qos_clear(const Parsed *p, NhQosClear *c, char *err, size_t err_size) {
+        return get_ifname(p, NH_ATTR_IFNAME, c->ifname, err, err_size);
+}
+
+static int decode_qos_bridge(const Parsed *p, NhQosBridgeSetup *b, char *err, size_t err_size) {
+        int r;
+
+        r = get_ifname(p, NH_ATTR_IFNAME, b->ifname, err, err_size);
+        if (r < 0)
+                return r;
+        r = get_leaf(p, &b->leaf, err, err_size);
+        if (r < 0)
+                return r;
+        if (has_attr(p, NH_ATTR_QOS_ROOT) != has_attr(p, NH_ATTR_QOS_DEFAULT)) {
+                set_error(err, err_size, "attributes %u (QOS_ROOT) and %u (QOS_DEFAULT) go together",
+                          NH_ATTR_QOS_ROOT, NH_ATTR_QOS_DEFAULT);
+                return -EBADMSG;
+        }
+        if (has_attr(p, NH_ATTR_QOS_ROOT)) {
+                r = get_htb_params(p, NH_ATTR_QOS_ROOT, &b->root, err, err_size);
+                if (r < 0)
+                        return r;
+                r = get_htb_params(p, NH_ATTR_QOS_DEFAULT, &b->def, err, err_size);
+                if (r < 0)
+                        return r;
+                b->has_hierarchy = true;
+        }
+        return get_ingress(p, &b->has_police, &b->police, &b->has_ifb, &b->ifb, err, err_size);
+}
+
+static int decode_qos_floor(const Parsed *p, NhQosFloor *f, char *err, size_t err_size) {
+        int r;
+
+        r = get_ifname(p, NH_ATTR_IFNAME, f->ifname, err, err_size);
+        if (r < 0)
+                return r;
+        if (p->verb != NH_VERB_QOS_DEFAULT_RATE) {
+                r = get_u32_range(p, NH_ATTR_CLASS_ID, QOS_CLASS_ID_MIN, QOS_CLASS_ID_MAX, &f->class_id, err,
+                                  err_size);
+                if (r < 0)
+                        return r;
+        }
+        if (p->verb == NH_VERB_QOS_FLOOR_ADD) {
+                r = get_leaf(p, &f->leaf, err, err_size);
+                if (r < 0)
+                        return r;
+                r = get_htb_params(p, NH_ATTR_QOS_SHAPE, &f->shape, err, err_size);
+                if (r < 0)
+                        return r;
+                r = get_mac(p, f->mac, err, err_size);
+                if (r < 0)
+                        return r;
+        }
+        if (has_attr(p, NH_ATTR_QOS_DEFAULT)) {
+                r = get_htb_params(p, NH_ATTR_QOS_DEFAULT, &f->def, err, err_size);
+                if (r < 0)
+                        return r;
+                f->has_default = true;
+        }
+        return 0;
+}
+
 static int decode_link_delete(const Parsed *p, NhLinkDelete *d, char *err, size_t err_size) {
         uint32_t kind;
         int r;
@@ -833,6 +1125,24 @@ int nh_request_decode(const uint8_t *buf, size_t len, NhRequest *ret, char *err,
                 break;
         case NH_VERB_VHOST_OPEN:
                 r = decode_vhost_open(p, &req.vhost_open, err, err_size);
+                break;
+        case NH_VERB_QOS_PROBE:
+                r = 0;
+                break;
+        case NH_VERB_QOS_APPLY_INTERFACE:
+                r = decode_qos_apply(p, &req.qos_apply, err, err_size);
+                break;
+        case NH_VERB_QOS_CLEAR_INTERFACE:
+        case NH_VERB_QOS_BRIDGE_TEARDOWN:
+                r = decode_qos_clear(p, &req.qos_clear, err, err_size);
+                break;
+        case NH_VERB_QOS_BRIDGE_SETUP:
+                r = decode_qos_bridge(p, &req.qos_bridge, err, err_size);
+                break;
+        case NH_VERB_QOS_FLOOR_ADD:
+        case NH_VERB_QOS_FLOOR_REMOVE:
+        case NH_VERB_QOS_DEFAULT_RATE:
+                r = decode_qos_floor(p, &req.qos_floor, err, err_size);
                 break;
         default:
                 r = -EOPNOTSUPP;
@@ -898,6 +1208,12 @@ int nh_reply_decode(const uint8_t *buf, size_t len, NhReply *ret, char *err, siz
                 if (r < 0)
                         return r;
                 reply.has_noqueue_applied = true;
+        }
+        if (has_attr(p, NH_ATTR_QOS_CAPS)) {
+                r = get_u32_range(p, NH_ATTR_QOS_CAPS, 0, _QOS_CAP_ALL, &reply.qos_caps, err, err_size);
+                if (r < 0)
+                        return r;
+                reply.has_qos_caps = true;
         }
         *ret = reply;
         return 0;

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qos-layout.h"
+
 #define NH_MAGIC 0x484e4256u /* "VBNH" in memory on little-endian hosts */
 #define NH_VERSION 1
 #define NH_MESSAGE_MAX 4096
@@ -38,6 +40,18 @@ typedef enum NhVerb {
         NH_VERB_LINK_DELETE = 3,    /* delete one of our links (kind must match) */
         NH_VERB_MACVTAP_CREATE = 4, /* macvtap on an allowed lower device, up → /dev/tapN fds */
         NH_VERB_VHOST_OPEN = 5,     /* open /dev/vhost-net once per queue → fds */
+        /* QoS (qos-layout.h has the kernel objects). The daemon computes every parameter and
+         * allocates class ids; the helper only checks and carries them out. Each verb states the
+         * whole desired state of what it names, so repeating a request is harmless: that is how
+         * the daemon recovers after a crash. */
+        NH_VERB_QOS_PROBE = 6,           /* → QOS_CAPS: what the kernel offers */
+        NH_VERB_QOS_APPLY_INTERFACE = 7, /* shaping of a tap/macvtap: egress HTB, ingress police/IFB */
+        NH_VERB_QOS_CLEAR_INTERFACE = 8, /* back to noqueue, no ingress qdisc, IFB deleted */
+        NH_VERB_QOS_BRIDGE_SETUP = 9,    /* a bridge's HTB hierarchy + u32 MAC table, ingress */
+        NH_VERB_QOS_BRIDGE_TEARDOWN = 10, /* the bridge's qdiscs back to the defaults, IFB deleted */
+        NH_VERB_QOS_FLOOR_ADD = 11,      /* class 1:ID + leaf + MAC filter; then 1:2's new rate */
+        NH_VERB_QOS_FLOOR_REMOVE = 12,   /* filter, leaf, class 1:ID gone; then 1:2's new rate */
+        NH_VERB_QOS_DEFAULT_RATE = 13,   /* change class 1:2 */
         _NH_VERB_MAX,
 } NhVerb;
 
@@ -61,6 +75,14 @@ typedef enum NhAttr {
         NH_ATTR_LOWER = 16,           /* string: the device a macvtap sits on */
         NH_ATTR_MACVTAP_MODE = 17,    /* u32 NhMacvtapMode */
         NH_ATTR_NOQUEUE_APPLIED = 18, /* reply: u8 0/1, present when NOQUEUE was requested */
+        NH_ATTR_QOS_CAPS = 19,        /* reply: u32 QosCap bits */
+        NH_ATTR_QOS_LEAF = 20,        /* u32 QosLeaf, default pfifo */
+        NH_ATTR_QOS_SHAPE = 21,       /* QosHtbParams (40 bytes): class 1:1 of a device, 1:ID of a floor */
+        NH_ATTR_QOS_POLICE = 22,      /* QosPoliceParams (24 bytes): ingress policing */
+        NH_ATTR_QOS_IFB = 23,         /* QosHtbParams: ingress redirected to the device's IFB, shaped */
+        NH_ATTR_QOS_ROOT = 24,        /* QosHtbParams: a bridge's class 1:1 */
+        NH_ATTR_QOS_DEFAULT = 25,     /* QosHtbParams: a bridge's class 1:2 */
+        NH_ATTR_CLASS_ID = 26,        /* u32 QOS_CLASS_ID_MIN..QOS_CLASS_ID_MAX */
         _NH_ATTR_MAX,
 } NhAttr;
 
@@ -68,6 +90,7 @@ typedef enum NhLinkKind {
         NH_LINK_BRIDGE = 1,
         NH_LINK_TAP = 2,
         NH_LINK_MACVTAP = 3,
+        NH_LINK_IFB = 4, /* an IFB of ours ("vbifb…"), e.g. left behind by a crash */
         _NH_LINK_KIND_MAX,
 } NhLinkKind;
 
@@ -125,6 +148,51 @@ typedef struct NhVhostOpen {
         uint32_t queues; /* one /dev/vhost-net fd per queue, 1..NH_QUEUES_MAX (required) */
 } NhVhostOpen;
 
+/* QOS_APPLY_INTERFACE: the complete shaping of a tap ("vnet…") or macvtap ("macvtap…"). What is
+ * absent is removed: no SHAPE → root qdisc back to noqueue; neither POLICE nor IFB → no ingress
+ * qdisc and no IFB. Present parts are created, or changed in place when they exist. */
+typedef struct NhQosApplyInterface {
+        char ifname[IFNAMSIZ];
+        QosLeaf leaf;
+        bool has_shape;
+        QosHtbParams shape;     /* egress: "htb 1: default 1", class 1:1, leaf 2: */
+        bool has_police;
+        QosPoliceParams police; /* ingress: u32 match-all + police */
+        bool has_ifb;
+        QosHtbParams ifb;       /* ingress: u32 match-all + mirred to "vbifb<ifindex>", shaped there */
+} NhQosApplyInterface;
+
+/* QOS_CLEAR_INTERFACE, QOS_BRIDGE_TEARDOWN */
+typedef struct NhQosClear {
+        char ifname[IFNAMSIZ];
+} NhQosClear;
+
+/* QOS_BRIDGE_SETUP: a bridge virtbus manages or the ACL allows. ROOT and DEFAULT come together
+ * (the hierarchy: "htb 1: default 2", 1:1, 1:2 + leaf 2:, the u32 MAC table); POLICE or IFB for
+ * the network's outbound bandwidth. Absent parts are removed, existing floor classes are kept. */
+typedef struct NhQosBridgeSetup {
+        char ifname[IFNAMSIZ];
+        QosLeaf leaf;
+        bool has_hierarchy;
+        QosHtbParams root;
+        QosHtbParams def;
+        bool has_police;
+        QosPoliceParams police;
+        bool has_ifb;
+        QosHtbParams ifb;
+} NhQosBridgeSetup;
+
+/* QOS_FLOOR_ADD, QOS_FLOOR_REMOVE, QOS_DEFAULT_RATE on a bridge set up with a hierarchy. */
+typedef struct NhQosFloor {
+        char ifname[IFNAMSIZ];
+        uint32_t class_id;   /* FLOOR_ADD/REMOVE: QOS_CLASS_ID_MIN..QOS_CLASS_ID_MAX */
+        QosLeaf leaf;        /* FLOOR_ADD */
+        QosHtbParams shape;  /* FLOOR_ADD: class 1:ID (parent 1:1) */
+        uint8_t mac[6];      /* FLOOR_ADD: the guest's MAC; its frames go to 1:ID */
+        bool has_default;    /* required for DEFAULT_RATE */
+        QosHtbParams def;    /* class 1:2, changed after the floor class is added / removed */
+} NhQosFloor;
+
 typedef struct NhLinkDelete {
         char ifname[IFNAMSIZ];
         NhLinkKind kind;
@@ -139,6 +207,10 @@ typedef struct NhRequest {
                 NhLinkDelete link_delete;
                 NhMacvtapCreate macvtap_create;
                 NhVhostOpen vhost_open;
+                NhQosApplyInterface qos_apply;
+                NhQosClear qos_clear;
+                NhQosBridgeSetup qos_bridge;
+                NhQosFloor qos_floor;
         };
 } NhRequest;
 
@@ -153,6 +225,8 @@ typedef struct NhReply {
          * the reason in message (a warning with error 0). */
         bool has_noqueue_applied;
         bool noqueue_applied;
+        bool has_qos_caps; /* QOS_PROBE */
+        uint32_t qos_caps;
 } NhReply;
 
 /* Encode into buf (size bytes); returns the length or -EMSGSIZE/-EINVAL. */

@@ -154,6 +154,92 @@ static NhRequest sample_delete(void) {
         return req;
 }
 
+/* QoS requests. */
+
+static QosHtbParams sample_htb(uint64_t rate) {
+        return (QosHtbParams) {
+                .rate = rate,
+                .ceil = rate * 2,
+                .burst = 262144,
+                .cburst = 1600,
+                .quantum = 85,
+                .prio = 0,
+        };
+}
+
+static NhRequest sample_qos_apply(void) {
+        NhRequest req = { .verb = NH_VERB_QOS_APPLY_INTERFACE, .seq = 300 };
+        NhQosApplyInterface *a = &req.qos_apply;
+
+        strcpy(a->ifname, "vnet3");
+        a->leaf = QOS_LEAF_SFQ;
+        a->has_shape = true;
+        a->shape = sample_htb(1000000);
+        a->has_ifb = true;
+        a->ifb = (QosHtbParams) {
+                .rate = 500000, .ceil = 500000, .burst = 512000, .cburst = 512000, .quantum = 42,
+        };
+        return req;
+}
+
+static NhRequest sample_qos_bridge(void) {
+        NhRequest req = { .verb = NH_VERB_QOS_BRIDGE_SETUP, .seq = 301 };
+        NhQosBridgeSetup *b = &req.qos_bridge;
+
+        strcpy(b->ifname, "virbr1");
+        b->leaf = QOS_LEAF_PFIFO;
+        b->has_hierarchy = true;
+        b->root = sample_htb(1000000);
+        b->def = sample_htb(700000);
+        b->has_police = true;
+        b->police = (QosPoliceParams) { .rate = 800000, .burst = 819200, .mtu = 65536 };
+        return req;
+}
+
+static NhRequest sample_qos_floor_add(void) {
+        NhRequest req = { .verb = NH_VERB_QOS_FLOOR_ADD, .seq = 302 };
+        NhQosFloor *f = &req.qos_floor;
+
+        strcpy(f->ifname, "virbr1");
+        f->class_id = 0x1234;
+        f->leaf = QOS_LEAF_PFIFO;
+        f->shape = (QosHtbParams) {
+                .rate = 200000, .ceil = 5000000, .burst = 1600, .cburst = 1600, .quantum = 17,
+        };
+        memcpy(f->mac, (uint8_t[]) { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef }, 6);
+        f->has_default = true;
+        f->def = sample_htb(800000);
+        return req;
+}
+
+static NhRequest sample_qos_floor_remove(void) {
+        NhRequest req = { .verb = NH_VERB_QOS_FLOOR_REMOVE, .seq = 303 };
+
+        strcpy(req.qos_floor.ifname, "virbr1");
+        req.qos_floor.class_id = QOS_CLASS_ID_MAX;
+        return req;
+}
+
+static NhRequest sample_qos_default(void) {
+        NhRequest req = { .verb = NH_VERB_QOS_DEFAULT_RATE, .seq = 304 };
+
+        strcpy(req.qos_floor.ifname, "virbr1");
+        req.qos_floor.has_default = true;
+        req.qos_floor.def = sample_htb(UINT64_C(5000000000)); /* beyond 32 bits */
+        return req;
+}
+
+static NhRequest sample_qos_clear(NhVerb verb, const char *ifname) {
+        NhRequest req = { .verb = verb, .seq = 305 };
+
+        strcpy(req.qos_clear.ifname, ifname);
+        return req;
+}
+
+static NhRequest sample_qos_probe(void) {
+        return (NhRequest) { .verb = NH_VERB_QOS_PROBE, .seq = 306 };
+}
+
 static Msg encode(const NhRequest *req) {
         Msg m = {};
         int r;
@@ -214,6 +300,61 @@ static void assert_request_equal(const NhRequest *a, const NhRequest *b) {
                 g_assert_cmpstr(a->link_delete.ifname, ==, b->link_delete.ifname);
                 g_assert_cmpint(a->link_delete.kind, ==, b->link_delete.kind);
                 break;
+        case NH_VERB_QOS_PROBE:
+                break;
+        case NH_VERB_QOS_APPLY_INTERFACE: {
+                const NhQosApplyInterface *x = &a->qos_apply, *y = &b->qos_apply;
+                g_assert_cmpstr(x->ifname, ==, y->ifname);
+                g_assert_cmpint(x->leaf ?: QOS_LEAF_PFIFO, ==, y->leaf ?: QOS_LEAF_PFIFO);
+                g_assert_cmpint(x->has_shape, ==, y->has_shape);
+                if (x->has_shape)
+                        g_assert_cmpmem(&x->shape, sizeof x->shape, &y->shape, sizeof y->shape);
+                g_assert_cmpint(x->has_police, ==, y->has_police);
+                if (x->has_police)
+                        g_assert_cmpmem(&x->police, sizeof x->police, &y->police, sizeof y->police);
+                g_assert_cmpint(x->has_ifb, ==, y->has_ifb);
+                if (x->has_ifb)
+                        g_assert_cmpmem(&x->ifb, sizeof x->ifb, &y->ifb, sizeof y->ifb);
+                break;
+        }
+        case NH_VERB_QOS_CLEAR_INTERFACE:
+        case NH_VERB_QOS_BRIDGE_TEARDOWN:
+                g_assert_cmpstr(a->qos_clear.ifname, ==, b->qos_clear.ifname);
+                break;
+        case NH_VERB_QOS_BRIDGE_SETUP: {
+                const NhQosBridgeSetup *x = &a->qos_bridge, *y = &b->qos_bridge;
+                g_assert_cmpstr(x->ifname, ==, y->ifname);
+                g_assert_cmpint(x->leaf ?: QOS_LEAF_PFIFO, ==, y->leaf ?: QOS_LEAF_PFIFO);
+                g_assert_cmpint(x->has_hierarchy, ==, y->has_hierarchy);
+                if (x->has_hierarchy) {
+                        g_assert_cmpmem(&x->root, sizeof x->root, &y->root, sizeof y->root);
+                        g_assert_cmpmem(&x->def, sizeof x->def, &y->def, sizeof y->def);
+                }
+                g_assert_cmpint(x->has_police, ==, y->has_police);
+                if (x->has_police)
+                        g_assert_cmpmem(&x->police, sizeof x->police, &y->police, sizeof y->police);
+                g_assert_cmpint(x->has_ifb, ==, y->has_ifb);
+                if (x->has_ifb)
+                        g_assert_cmpmem(&x->ifb, sizeof x->ifb, &y->ifb, sizeof y->ifb);
+                break;
+        }
+        case NH_VERB_QOS_FLOOR_ADD:
+        case NH_VERB_QOS_FLOOR_REMOVE:
+        case NH_VERB_QOS_DEFAULT_RATE: {
+                const NhQosFloor *x = &a->qos_floor, *y = &b->qos_floor;
+                g_assert_cmpstr(x->ifname, ==, y->ifname);
+                if (a->verb != NH_VERB_QOS_DEFAULT_RATE)
+                        g_assert_cmpuint(x->class_id, ==, y->class_id);
+                if (a->verb == NH_VERB_QOS_FLOOR_ADD) {
+                        g_assert_cmpint(x->leaf ?: QOS_LEAF_PFIFO, ==, y->leaf ?: QOS_LEAF_PFIFO);
+                        g_assert_cmpmem(&x->shape, sizeof x->shape, &y->shape, sizeof y->shape);
+                        g_assert_cmpmem(x->mac, 6, y->mac, 6);
+                }
+                g_assert_cmpint(x->has_default, ==, y->has_default);
+                if (x->has_default)
+                        g_assert_cmpmem(&x->def, sizeof x->def, &y->def, sizeof y->def);
+                break;
+        }
         default:
                 g_assert_not_reached();
         }
@@ -556,8 +697,11 @@ static void test_encode_errors(void) {
 /* Every prefix of a valid message is refused, both as it is (payload length then disagrees
  * with the datagram) and with the header's payload length patched to match the cut. */
 static void test_truncated(void) {
-        const NhRequest reqs[] = { sample_bridge(), sample_tap(), sample_delete(), sample_macvtap(),
-                                   sample_vhost() };
+        const NhRequest reqs[] = { sample_bridge(),        sample_tap(),          sample_delete(),
+                                   sample_macvtap(),       sample_vhost(),        sample_qos_apply(),
+                                   sample_qos_bridge(),    sample_qos_floor_add(), sample_qos_floor_remove(),
+                                   sample_qos_default(),
+                                   sample_qos_clear(NH_VERB_QOS_CLEAR_INTERFACE, "macvtap1") };
 
         for (size_t i = 0; i < G_N_ELEMENTS(reqs); i++) {
                 Msg full = encode(&reqs[i]);
@@ -1192,8 +1336,13 @@ static void check_random_input(const uint8_t *buf, size_t len) {
 
 static void test_random_garbage(void) {
         g_autoptr(GRand) rand = g_rand_new_with_seed(0x5eed);
-        const NhRequest samples[] = { sample_bridge(), sample_tap(), sample_delete(), sample_macvtap(),
-                                      sample_vhost() };
+        const NhRequest samples[] = {
+                sample_bridge(),         sample_tap(),           sample_delete(),
+                sample_macvtap(),        sample_vhost(),         sample_qos_apply(),
+                sample_qos_bridge(),     sample_qos_floor_add(), sample_qos_floor_remove(),
+                sample_qos_default(),    sample_qos_probe(),
+                sample_qos_clear(NH_VERB_QOS_BRIDGE_TEARDOWN, "virbr9"),
+        };
         uint8_t buf[NH_MESSAGE_MAX + 64];
         unsigned accepted = 0;
 
@@ -1430,6 +1579,428 @@ static void test_client(void) {
         g_assert_cmpint(nh_call("/", &req, 100, &reply, NULL, 0, NULL), <, 0);
 }
 
+/* QoS verbs. */
+
+static void assert_roundtrip(const NhRequest *req) {
+        Msg m = encode(req);
+        NhRequest out;
+
+        g_assert_cmpuint(m.len % 4, ==, 0);
+        out = decode_ok(&m);
+        assert_request_equal(req, &out);
+}
+
+static void test_roundtrip_qos(void) {
+        NhRequest req;
+        Msg a, b;
+
+        assert_roundtrip(&(NhRequest) { .verb = NH_VERB_QOS_PROBE, .seq = 1 });
+        req = sample_qos_apply();
+        assert_roundtrip(&req);
+        req.qos_apply.has_ifb = false;
+        req.qos_apply.has_police = true;
+        req.qos_apply.police = (QosPoliceParams) { .rate = 1, .burst = 1, .mtu = 1 };
+        assert_roundtrip(&req);
+        /* Nothing but the name: back to noqueue, no ingress. */
+        req = (NhRequest) { .verb = NH_VERB_QOS_APPLY_INTERFACE, .seq = 2 };
+        strcpy(req.qos_apply.ifname, "macvtap0");
+        assert_roundtrip(&req);
+
+        req = sample_qos_bridge();
+        assert_roundtrip(&req);
+        req.qos_bridge.has_hierarchy = false;
+        req.qos_bridge.has_police = false;
+        req.qos_bridge.has_ifb = true;
+        req.qos_bridge.ifb = sample_htb(1);
+        assert_roundtrip(&req);
+
+        req = sample_qos_floor_add();
+        assert_roundtrip(&req);
+        req.qos_floor.has_default = false;
+        req.qos_floor.leaf = QOS_LEAF_SFQ;
+        assert_roundtrip(&req);
+        req = sample_qos_floor_remove();
+        assert_roundtrip(&req);
+        req.qos_floor.has_default = true;
+        req.qos_floor.def = sample_htb(3);
+        assert_roundtrip(&req);
+        req = sample_qos_default();
+        assert_roundtrip(&req);
+        req = sample_qos_clear(NH_VERB_QOS_CLEAR_INTERFACE, "vnet0");
+        assert_roundtrip(&req);
+        req = sample_qos_clear(NH_VERB_QOS_BRIDGE_TEARDOWN, "br-lan");
+        assert_roundtrip(&req);
+
+        /* The default leaf (pfifo) has one encoding: the attribute left out. */
+        req = sample_qos_floor_add();
+        req.qos_floor.leaf = QOS_LEAF_PFIFO;
+        a = encode(&req);
+        req.qos_floor.leaf = 0;
+        b = encode(&req);
+        g_assert_cmpmem(a.buf, a.len, b.buf, b.len);
+        g_assert_cmpint(decode_ok(&a).qos_floor.leaf, ==, QOS_LEAF_PFIFO);
+}
+
+/* The wire format is a contract between helper and daemon versions: numbers and layouts pinned. */
+static void test_qos_wire(void) {
+        NhRequest req = sample_qos_default(), out;
+        QosHtbParams p = sample_htb(UINT64_C(5000000000));
+        uint8_t raw[40] = {};
+        Msg m;
+
+        g_assert_cmpint(NH_VERB_QOS_PROBE, ==, 6);
+        g_assert_cmpint(NH_VERB_QOS_APPLY_INTERFACE, ==, 7);
+        g_assert_cmpint(NH_VERB_QOS_CLEAR_INTERFACE, ==, 8);
+        g_assert_cmpint(NH_VERB_QOS_BRIDGE_SETUP, ==, 9);
+        g_assert_cmpint(NH_VERB_QOS_BRIDGE_TEARDOWN, ==, 10);
+        g_assert_cmpint(NH_VERB_QOS_FLOOR_ADD, ==, 11);
+        g_assert_cmpint(NH_VERB_QOS_FLOOR_REMOVE, ==, 12);
+        g_assert_cmpint(NH_VERB_QOS_DEFAULT_RATE, ==, 13);
+        g_assert_cmpint(NH_ATTR_QOS_CAPS, ==, 19);
+        g_assert_cmpint(NH_ATTR_QOS_LEAF, ==, 20);
+        g_assert_cmpint(NH_ATTR_QOS_SHAPE, ==, 21);
+        g_assert_cmpint(NH_ATTR_QOS_POLICE, ==, 22);
+        g_assert_cmpint(NH_ATTR_QOS_IFB, ==, 23);
+        g_assert_cmpint(NH_ATTR_QOS_ROOT, ==, 24);
+        g_assert_cmpint(NH_ATTR_QOS_DEFAULT, ==, 25);
+        g_assert_cmpint(NH_ATTR_CLASS_ID, ==, 26);
+        g_assert_cmpint(NH_LINK_IFB, ==, 4);
+        g_assert_cmpint(QOS_LEAF_PFIFO, ==, 1);
+        g_assert_cmpint(QOS_LEAF_SFQ, ==, 2);
+        g_assert_cmpint(QOS_CAP_HTB, ==, 1);
+        g_assert_cmpint(QOS_CAP_IFB, ==, 64);
+
+        /* QosHtbParams: u64 rate, ceil, burst, cburst, u32 quantum, prio, host byte order. */
+        memcpy(raw + 0, &p.rate, 8);
+        memcpy(raw + 8, &p.ceil, 8);
+        memcpy(raw + 16, &p.burst, 8);
+        memcpy(raw + 24, &p.cburst, 8);
+        memcpy(raw + 32, &p.quantum, 4);
+        memcpy(raw + 36, &p.prio, 4);
+        msg_init(&m, NH_VERB_QOS_DEFAULT_RATE, req.seq);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr1");
+        msg_attr(&m, NH_ATTR_QOS_DEFAULT, raw, sizeof raw);
+        msg_finish(&m);
+        {
+                Msg e = encode(&req);
+
+                g_assert_cmpmem(e.buf, e.len, m.buf, m.len);
+        }
+        out = decode_ok(&m);
+        assert_request_equal(&req, &out);
+
+        /* QosPoliceParams: u64 rate, burst, u32 mtu, reserved. */
+        {
+                QosPoliceParams pol = { .rate = 800000, .burst = 819200, .mtu = 65536 };
+                uint8_t praw[24] = {};
+
+                memcpy(praw, &pol.rate, 8);
+                memcpy(praw + 8, &pol.burst, 8);
+                memcpy(praw + 16, &pol.mtu, 4);
+                g_assert_cmpmem(&pol, sizeof pol, praw, sizeof praw);
+        }
+
+        g_assert_cmpstr(nh_verb_to_string(NH_VERB_QOS_PROBE), ==, "QOS_PROBE");
+        g_assert_cmpstr(nh_verb_to_string(NH_VERB_QOS_FLOOR_ADD), ==, "QOS_FLOOR_ADD");
+        g_assert_cmpstr(nh_verb_to_string(NH_VERB_QOS_DEFAULT_RATE), ==, "QOS_DEFAULT_RATE");
+}
+
+static void msg_htb(Msg *m, uint16_t type, QosHtbParams p) {
+        msg_attr(m, type, &p, sizeof p);
+}
+
+static void msg_floor_add(Msg *m) {
+        msg_init(m, NH_VERB_QOS_FLOOR_ADD, 1);
+        msg_str(m, NH_ATTR_IFNAME, "virbr1");
+        msg_u32(m, NH_ATTR_CLASS_ID, 3);
+        msg_htb(m, NH_ATTR_QOS_SHAPE, sample_htb(1000));
+        msg_attr(m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0x00, 1, 2, 3 }, 6);
+}
+
+static void test_qos_bad(void) {
+        static const struct {
+                QosHtbParams p;
+                const char *needle;
+        } bad_htb[] = {
+                { { .rate = 0, .ceil = 1, .burst = 1, .cburst = 1, .quantum = 1 }, "rate 0 out of range" },
+                { { .rate = 2, .ceil = 1, .burst = 1, .cburst = 1, .quantum = 1 },
+                  "ceil 1 out of range 2.." },
+                { { .rate = QOS_RATE_MAX + 1, .ceil = QOS_RATE_MAX + 1, .burst = 1, .cburst = 1,
+                    .quantum = 1 },
+                  "rate 4398046510081 out of range" },
+                { { .rate = 1, .ceil = QOS_RATE_MAX + 1, .burst = 1, .cburst = 1, .quantum = 1 }, "ceil" },
+                { { .rate = 1, .ceil = 1, .burst = 0, .cburst = 1, .quantum = 1 }, "burst 0 out of range" },
+                { { .rate = 1, .ceil = 1, .burst = QOS_BURST_MAX + 1, .cburst = 1, .quantum = 1 }, "burst" },
+                { { .rate = 1, .ceil = 1, .burst = 1, .cburst = 0, .quantum = 1 }, "cburst 0 out of range" },
+                { { .rate = 1, .ceil = 1, .burst = 1, .cburst = 1, .quantum = 0 }, "quantum 0" },
+                { { .rate = 1, .ceil = 1, .burst = 1, .cburst = 1, .quantum = 1, .prio = 8 }, "prio 8" },
+                { { .rate = UINT64_MAX, .ceil = UINT64_MAX, .burst = UINT64_MAX, .cburst = UINT64_MAX,
+                    .quantum = UINT32_MAX, .prio = UINT32_MAX },
+                  "out of range" },
+        };
+        static const struct {
+                QosPoliceParams p;
+                const char *needle;
+        } bad_police[] = {
+                { { .rate = 0, .burst = 1, .mtu = 1 }, "rate 0" },
+                { { .rate = 1, .burst = 0, .mtu = 1 }, "burst 0" },
+                { { .rate = 1, .burst = 1, .mtu = 0 }, "mtu 0" },
+                { { .rate = 1, .burst = 1, .mtu = 65537 }, "mtu 65537" },
+                { { .rate = 1, .burst = 1, .mtu = 1500, .reserved = 1 }, "reserved" },
+        };
+        Msg m;
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_htb); i++) {
+                static const uint16_t attrs[] = { NH_ATTR_QOS_SHAPE, NH_ATTR_QOS_IFB };
+
+                for (size_t a = 0; a < G_N_ELEMENTS(attrs); a++) {
+                        msg_init(&m, NH_VERB_QOS_APPLY_INTERFACE, 1);
+                        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+                        msg_htb(&m, attrs[a], bad_htb[i].p);
+                        msg_finish(&m);
+                        assert_decode_fails(&m, -EINVAL, bad_htb[i].needle);
+                }
+                /* and wherever else the struct goes */
+                msg_init(&m, NH_VERB_QOS_DEFAULT_RATE, 1);
+                msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+                msg_htb(&m, NH_ATTR_QOS_DEFAULT, bad_htb[i].p);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, "attribute 25 (QOS_DEFAULT)");
+                msg_init(&m, NH_VERB_QOS_BRIDGE_SETUP, 1);
+                msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+                msg_htb(&m, NH_ATTR_QOS_ROOT, bad_htb[i].p);
+                msg_htb(&m, NH_ATTR_QOS_DEFAULT, sample_htb(5));
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, "attribute 24 (QOS_ROOT)");
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_police); i++) {
+                msg_init(&m, NH_VERB_QOS_BRIDGE_SETUP, 1);
+                msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+                msg_attr(&m, NH_ATTR_QOS_POLICE, &bad_police[i].p, sizeof bad_police[i].p);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, bad_police[i].needle);
+        }
+
+        /* Struct attributes have exactly their size. */
+        for (unsigned len = 0; len < 48; len += 1) {
+                uint8_t zeros[48] = {};
+
+                if (len == sizeof(QosHtbParams))
+                        continue;
+                msg_init(&m, NH_VERB_QOS_APPLY_INTERFACE, 1);
+                msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+                msg_attr(&m, NH_ATTR_QOS_SHAPE, zeros, len);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EBADMSG, "expected 40");
+        }
+        msg_init(&m, NH_VERB_QOS_APPLY_INTERFACE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_attr(&m, NH_ATTR_QOS_POLICE, (uint8_t[40]) {}, 23);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "attribute 22 (QOS_POLICE) has length 23, expected 24");
+
+        /* Police and IFB are two ways of the same thing. */
+        msg_init(&m, NH_VERB_QOS_APPLY_INTERFACE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_attr(&m, NH_ATTR_QOS_POLICE, &(QosPoliceParams) { .rate = 1, .burst = 1, .mtu = 1 },
+                 sizeof(QosPoliceParams));
+        msg_htb(&m, NH_ATTR_QOS_IFB, sample_htb(1));
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "exclude each other");
+
+        /* The hierarchy is both classes or none. */
+        msg_init(&m, NH_VERB_QOS_BRIDGE_SETUP, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+        msg_htb(&m, NH_ATTR_QOS_ROOT, sample_htb(1));
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "go together");
+        msg_init(&m, NH_VERB_QOS_BRIDGE_SETUP, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr0");
+        msg_htb(&m, NH_ATTR_QOS_DEFAULT, sample_htb(1));
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "go together");
+
+        /* Leaf kinds. */
+        static const uint32_t bad_leaf[] = { 0, 3, 77, UINT32_MAX };
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_leaf); i++) {
+                msg_floor_add(&m);
+                msg_u32(&m, NH_ATTR_QOS_LEAF, bad_leaf[i]);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, "attribute 20 (QOS_LEAF) value");
+        }
+        msg_floor_add(&m);
+        msg_u8(&m, NH_ATTR_QOS_LEAF, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "has length 1, expected 4");
+
+        /* Class ids: 3..0xfffe. */
+        static const struct {
+                uint32_t id;
+                bool ok;
+        } ids[] = { { 0, false },      { 1, false },       { 2, false },      { 3, true },
+                    { 0xfffe, true },  { 0xffff, false },  { 0x10000, false }, { UINT32_MAX, false } };
+        for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+                static const uint16_t verbs[] = { NH_VERB_QOS_FLOOR_ADD, NH_VERB_QOS_FLOOR_REMOVE };
+
+                for (size_t v = 0; v < G_N_ELEMENTS(verbs); v++) {
+                        msg_init(&m, verbs[v], 1);
+                        msg_str(&m, NH_ATTR_IFNAME, "virbr1");
+                        msg_u32(&m, NH_ATTR_CLASS_ID, ids[i].id);
+                        if (verbs[v] == NH_VERB_QOS_FLOOR_ADD) {
+                                msg_htb(&m, NH_ATTR_QOS_SHAPE, sample_htb(1000));
+                                msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0x00, 1, 2, 3 }, 6);
+                        }
+                        msg_finish(&m);
+                        if (ids[i].ok)
+                                g_assert_cmpuint(decode_ok(&m).qos_floor.class_id, ==, ids[i].id);
+                        else
+                                assert_decode_fails(&m, -EINVAL, "attribute 26 (CLASS_ID) value");
+                }
+        }
+
+        /* Required attributes. */
+        msg_init(&m, NH_VERB_QOS_FLOOR_ADD, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr1");
+        msg_u32(&m, NH_ATTR_CLASS_ID, 3);
+        msg_htb(&m, NH_ATTR_QOS_SHAPE, sample_htb(1000));
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "missing attribute 2 (MAC) for verb QOS_FLOOR_ADD");
+        msg_init(&m, NH_VERB_QOS_FLOOR_ADD, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr1");
+        msg_u32(&m, NH_ATTR_CLASS_ID, 3);
+        msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0x00, 1, 2, 3 }, 6);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "missing attribute 21 (QOS_SHAPE)");
+        msg_init(&m, NH_VERB_QOS_FLOOR_REMOVE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr1");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "missing attribute 26 (CLASS_ID) for verb QOS_FLOOR_REMOVE");
+        msg_init(&m, NH_VERB_QOS_DEFAULT_RATE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr1");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "missing attribute 25 (QOS_DEFAULT) for verb QOS_DEFAULT_RATE");
+        msg_init(&m, NH_VERB_QOS_APPLY_INTERFACE, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "missing attribute 1 (IFNAME) for verb QOS_APPLY_INTERFACE");
+        msg_init(&m, NH_VERB_QOS_BRIDGE_TEARDOWN, 1);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "missing attribute 1 (IFNAME)");
+
+        /* The guest's MAC must be one a guest can have. */
+        msg_init(&m, NH_VERB_QOS_FLOOR_ADD, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr1");
+        msg_u32(&m, NH_ATTR_CLASS_ID, 3);
+        msg_htb(&m, NH_ATTR_QOS_SHAPE, sample_htb(1000));
+        msg_attr(&m, NH_ATTR_MAC, (uint8_t[]) { 0x01, 0x00, 0x5e, 0, 0, 1 }, 6);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "01:00:5e:00:00:01 is not a unicast address");
+
+        /* Attributes stay with their verbs, old and new. */
+        static const struct {
+                uint16_t verb, attr;
+                const char *needle;
+        } misplaced[] = {
+                { NH_VERB_QOS_PROBE, NH_ATTR_IFNAME, "attribute 1 (IFNAME) not allowed for verb QOS_PROBE" },
+                { NH_VERB_QOS_APPLY_INTERFACE, NH_ATTR_CLASS_ID, "attribute 26 (CLASS_ID) not allowed" },
+                { NH_VERB_QOS_APPLY_INTERFACE, NH_ATTR_QOS_ROOT, "attribute 24 (QOS_ROOT) not allowed" },
+                { NH_VERB_QOS_CLEAR_INTERFACE, NH_ATTR_QOS_SHAPE, "attribute 21 (QOS_SHAPE) not allowed" },
+                { NH_VERB_QOS_FLOOR_REMOVE, NH_ATTR_MAC, "attribute 2 (MAC) not allowed" },
+                { NH_VERB_QOS_FLOOR_REMOVE, NH_ATTR_QOS_SHAPE, "not allowed for verb QOS_FLOOR_REMOVE" },
+                { NH_VERB_QOS_DEFAULT_RATE, NH_ATTR_CLASS_ID, "not allowed for verb QOS_DEFAULT_RATE" },
+                { NH_VERB_QOS_BRIDGE_SETUP, NH_ATTR_QOS_SHAPE, "not allowed for verb QOS_BRIDGE_SETUP" },
+                { NH_VERB_TAP_CREATE, NH_ATTR_QOS_SHAPE,
+                  "attribute 21 (QOS_SHAPE) not allowed for verb TAP_CREATE" },
+                { NH_VERB_LINK_DELETE, NH_ATTR_CLASS_ID, "not allowed for verb LINK_DELETE" },
+                { NH_VERB_BRIDGE_CREATE, NH_ATTR_QOS_ROOT, "not allowed for verb BRIDGE_CREATE" },
+                { NH_VERB_QOS_APPLY_INTERFACE, NH_ATTR_QOS_CAPS, "attribute 19 (QOS_CAPS) not allowed" },
+        };
+        for (size_t i = 0; i < G_N_ELEMENTS(misplaced); i++) {
+                msg_init(&m, misplaced[i].verb, 1);
+                if (misplaced[i].attr != NH_ATTR_IFNAME && misplaced[i].verb != NH_VERB_QOS_PROBE)
+                        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+                msg_u32(&m, misplaced[i].attr, 3);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EBADMSG, misplaced[i].needle);
+        }
+
+        /* Duplicates. */
+        msg_floor_add(&m);
+        msg_htb(&m, NH_ATTR_QOS_SHAPE, sample_htb(1000));
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "duplicate attribute 21 (QOS_SHAPE)");
+
+        /* Names. */
+        msg_init(&m, NH_VERB_QOS_CLEAR_INTERFACE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vnet/0");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "invalid interface name \"vnet/0\"");
+        msg_init(&m, NH_VERB_QOS_BRIDGE_SETUP, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "virbr0123456789ab");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "longer than 15 characters");
+
+        /* LINK_DELETE knows IFBs now. */
+        msg_init(&m, NH_VERB_LINK_DELETE, 1);
+        msg_str(&m, NH_ATTR_IFNAME, "vbifb12");
+        msg_u32(&m, NH_ATTR_LINK_KIND, NH_LINK_IFB);
+        msg_finish(&m);
+        g_assert_cmpint(decode_ok(&m).link_delete.kind, ==, NH_LINK_IFB);
+
+        /* The encoder refuses what the decoder would. */
+        uint8_t buf[NH_MESSAGE_MAX];
+        NhRequest req = sample_qos_default();
+        req.qos_floor.has_default = false;
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+        req = sample_qos_apply();
+        req.qos_apply.has_police = true;
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+        req = sample_qos_bridge();
+        req.qos_bridge.has_ifb = true;
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+        req = sample_qos_floor_add();
+        memset(req.qos_floor.ifname, 'b', sizeof req.qos_floor.ifname);
+        g_assert_cmpint(nh_request_encode(&req, buf, sizeof buf), ==, -EINVAL);
+}
+
+static void test_reply_qos_caps(void) {
+        NhReply reply = { .seq = 9, .has_qos_caps = true, .qos_caps = QOS_CAP_HTB | QOS_CAP_IFB }, out;
+        uint8_t buf[NH_MESSAGE_MAX];
+        char err[NH_ERROR_MESSAGE_MAX];
+        int len;
+        Msg m;
+
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        g_assert_cmpint(nh_reply_decode(buf, len, &out, err, sizeof err), ==, 0);
+        g_assert_true(out.has_qos_caps);
+        g_assert_cmpuint(out.qos_caps, ==, QOS_CAP_HTB | QOS_CAP_IFB);
+
+        /* No capabilities at all is an answer too. */
+        reply.qos_caps = 0;
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        g_assert_cmpint(nh_reply_decode(buf, len, &out, err, sizeof err), ==, 0);
+        g_assert_true(out.has_qos_caps);
+        g_assert_cmpuint(out.qos_caps, ==, 0);
+
+        /* Absent unless sent. */
+        reply.has_qos_caps = false;
+        len = nh_reply_encode(&reply, buf, sizeof buf);
+        g_assert_cmpint(nh_reply_decode(buf, len, &out, err, sizeof err), ==, 0);
+        g_assert_false(out.has_qos_caps);
+
+        /* Bits nobody defined. */
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 0);
+        msg_u32(&m, NH_ATTR_QOS_CAPS, _QOS_CAP_ALL + 1);
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EINVAL);
+        g_assert_nonnull(strstr(err, "attribute 19 (QOS_CAPS) value 128 out of range"));
+        msg_init(&m, NH_VERB_REPLY, 1);
+        msg_u32(&m, NH_ATTR_ERRNO, 0);
+        msg_u8(&m, NH_ATTR_QOS_CAPS, 1);
+        msg_finish(&m);
+        g_assert_cmpint(nh_reply_decode(m.buf, m.len, &out, err, sizeof err), ==, -EBADMSG);
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
 
@@ -1452,6 +2023,10 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/protocol/decode/ranges", test_ranges);
         g_test_add_func("/protocol/decode/addresses", test_addresses);
         g_test_add_func("/protocol/decode/random-garbage", test_random_garbage);
+        g_test_add_func("/protocol/roundtrip/qos", test_roundtrip_qos);
+        g_test_add_func("/protocol/qos/wire", test_qos_wire);
+        g_test_add_func("/protocol/qos/bad", test_qos_bad);
+        g_test_add_func("/protocol/qos/reply-caps", test_reply_qos_caps);
         g_test_add_func("/protocol/client", test_client);
 
         return g_test_run();
