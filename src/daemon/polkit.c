@@ -737,9 +737,15 @@ static int result_to_return(Sender *s, sd_bus_message *message, const char *acti
                 return 1;
 
         log_denied(s, action, details, result, flags);
+        /* A challenge means an administrator could allow it after authenticating: say so, also
+         * when interaction was allowed but no authentication agent was there to ask. */
         if (result == RESULT_CHALLENGE && sd_bus_message_get_allow_interactive_authorization(message) <= 0)
                 sd_bus_error_setf(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
                                   _("Interactive authentication required for %s."), action);
+        else if (result == RESULT_CHALLENGE)
+                sd_bus_error_setf(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
+                                  _("Interactive authentication required for %s, but no authentication agent answered."),
+                                  action);
         else
                 sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, _("Access denied: %s is required."),
                                   action);
