@@ -5,6 +5,16 @@
 
 #include "vb-test.h"
 
+/* Node infos stay alive until the test's end (the interface infos point into them). */
+static GPtrArray *nodes;
+
+static GDBusInterfaceInfo *keep_node(GDBusNodeInfo *node, const char *name) {
+        if (!nodes)
+                nodes = g_ptr_array_new_with_free_func((GDestroyNotify) g_dbus_node_info_unref);
+        g_ptr_array_add(nodes, node);
+        return g_dbus_node_info_lookup_interface(node, name);
+}
+
 static GDBusInterfaceInfo *load_file_interface(const char *name) {
         g_autofree char *path = g_build_filename(g_getenv("VIRTBUS_SOURCE_DIR"), "dbus-interfaces", NULL);
         g_autofree char *file = g_strdup_printf("%s/%s.xml", path, name);
@@ -15,7 +25,7 @@ static GDBusInterfaceInfo *load_file_interface(const char *name) {
         g_assert_true(g_file_get_contents(file, &xml, NULL, &error));
         node = g_dbus_node_info_new_for_xml(xml, &error);
         g_assert_no_error(error);
-        return g_dbus_node_info_lookup_interface(node, name); /* node is kept alive for the test */
+        return keep_node(node, name);
 }
 
 static GDBusInterfaceInfo *load_live_interface(const char *path, const char *name) {
@@ -27,7 +37,7 @@ static GDBusInterfaceInfo *load_live_interface(const char *path, const char *nam
         g_variant_get(r, "(&s)", &xml);
         node = g_dbus_node_info_new_for_xml(xml, &error);
         g_assert_no_error(error);
-        return g_dbus_node_info_lookup_interface(node, name);
+        return keep_node(node, name);
 }
 
 static void compare_args(const char *what, GDBusArgInfo **a, GDBusArgInfo **b) {
@@ -113,9 +123,13 @@ static void test_domain(void) {
 }
 
 int main(int argc, char *argv[]) {
+        int r;
+
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/introspection/connect", test_connect);
         g_test_add_func("/introspection/network", test_network);
         g_test_add_func("/introspection/domain", test_domain);
-        return g_test_run();
+        r = g_test_run();
+        g_clear_pointer(&nodes, g_ptr_array_unref);
+        return r;
 }
