@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "bandwidth.h"
+#include "bitmap.h"
 #include "ether.h"
 #include "macro.h"
 #include "uuid-util.h"
@@ -69,10 +70,22 @@ bool network_name_valid(const char *name);
 const char *network_forward_mode_to_string(NetworkForwardMode m);
 
 /* The runtime status of an active network, $STATE_DIRECTORY/network/NAME.status.xml:
- * the live definition plus what the driver did (did it create the bridge?). */
+ * the live definition plus what the driver did (did it create the bridge?) and the QoS floor
+ * bookkeeping, in libvirt's format:
+ *
+ *   <networkstatus bridgeCreated='yes'>
+ *     <class_id bitmap='0-2,5'/>      the HTB class ids in use on the bridge (0-2 always are)
+ *     <floor sum='1500'/>             the floors plugged, KiB/s
+ *     <network>…</network>
+ *   </networkstatus>
+ *
+ * Both QoS elements are optional when parsing (a status file from before floors existed means
+ * nothing is allocated) and always written. */
 typedef struct NetworkStatus {
         NetworkDef *def;
         bool bridge_created;
+        ClassIdBitmap class_ids;
+        uint64_t floor_sum;
 } NetworkStatus;
 
 int network_status_parse(const char *xml, NetworkStatus **ret, char **ret_error);

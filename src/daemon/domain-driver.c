@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "i18n.h"
 #include "log.h"
+#include "qos-driver.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 
@@ -26,6 +27,7 @@ Domain *domain_free(Domain *d) {
         free(d->qmp_socket);
         domain_def_free(d->config);
         domain_def_free(d->live);
+        free(d->floors);
         free(d->path);
         return mfree(d);
 }
@@ -290,6 +292,31 @@ int domain_set_autostart(Domain *d, bool autostart, sd_bus_error *error) {
         return 0;
 }
 
+int domain_set_interface_bandwidth(Domain *d, size_t live_i, const Bandwidth *live, size_t config_i,
+                                   const Bandwidth *config, sd_bus_error *error) {
+        Manager *m = d->manager;
+        int r;
+
+        if (live_i != SIZE_MAX) {
+                r = qos_interface_update(d, live_i, live, error);
+                if (r < 0)
+                        return r;
+        }
+        if (config_i != SIZE_MAX) {
+                Bandwidth old = d->config->nets[config_i].bandwidth;
+
+                d->config->nets[config_i].bandwidth = *config;
+                r = save_config(m, d->config);
+                if (r < 0) {
+                        d->config->nets[config_i].bandwidth = old;
+                        return libvirt_error_setf(error, r,
+                                                  _("operation failed: cannot save configuration of domain '%s': %s"),
+                                                  d->config->name, strerror(-r));
+                }
+        }
+        return 0;
+}
+
 void domain_process_gone(Domain *d, int shutoff_reason, int event_detail) {
         _cleanup_free_ char *name = strdup(domain_current_def(d)->name);
 
@@ -300,6 +327,7 @@ void domain_process_gone(Domain *d, int shutoff_reason, int event_detail) {
                 (void) unlink(d->qmp_socket);
 
         d->live = domain_def_free(d->live);
+        d->floors = mfree(d->floors);
         d->qmp_socket = mfree(d->qmp_socket);
         d->pid = 0;
         d->starting = d->stopping = d->fake_reboot = d->guest_shutdown = false;

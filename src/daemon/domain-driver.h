@@ -67,10 +67,19 @@ enum {
 typedef struct QmpClient QmpClient;
 typedef struct Domain Domain;
 
+/* The floor of a running interface of type 'network' while it is plugged into its network's
+ * bridge: class 1:class_id there, and floor KiB/s counted in the network's floor sum. Kept in
+ * the domain status (alias ↔ class id) so that an unplug after a restart releases the right id. */
+typedef struct DomainNetFloor {
+        uint16_t class_id; /* 0: nothing plugged */
+        uint64_t floor;
+} DomainNetFloor;
+
 struct Domain {
         Manager *manager;
         DomainDef *config;    /* persistent definition; NULL for a transient domain */
         DomainDef *live;      /* the running definition (aliases, ifnames, id); NULL when shut off */
+        DomainNetFloor *floors; /* while active: one per live->nets[] (qos-driver.c) */
         bool autostart;
         char *path;           /* D-Bus object path */
 
@@ -125,6 +134,12 @@ int domain_set_autostart(Domain *d, bool autostart, sd_bus_error *error);
 /* Answers call (when set) once the guest runs or failed: see domain_process_start(). */
 int domain_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bus_error *error);
 int domain_create_xml(Manager *m, const char *xml, sd_bus_message *call, sd_bus_error *error);
+
+/* SetInterfaceParameters: the bandwidth of live interface live_i and/or persistent interface
+ * config_i (SIZE_MAX: not affected), already checked. The live change re-programs the kernel
+ * (qos_interface_update()); the persistent one is saved. */
+int domain_set_interface_bandwidth(Domain *d, size_t live_i, const Bandwidth *live, size_t config_i,
+                                   const Bandwidth *config, sd_bus_error *error);
 
 /* Saves the live definition + process data to $RUNTIME_DIRECTORY/qemu/NAME.status.xml. */
 int domain_save_status(Domain *d);

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "netdev.h"
 #include "network-driver.h"
+#include "qos-driver.h"
 
 #define HELPER_TIMEOUT_MS (30 * 1000)
 
@@ -128,19 +129,24 @@ static int create_one(Domain *d, size_t index, DomainNetFds *out, sd_bus_error *
         bool virtio = net->model == DOMAIN_NET_MODEL_VIRTIO;
         _cleanup_free_ char *what = NULL;
         char label[DOMAIN_NET_LABEL_MAX];
+        const char *bridge = NULL;
         NhRequest req = {};
         NhReply reply;
         size_t n_fds = 0;
         int r;
 
         domain_net_label(net, index, label);
-        if (bandwidth_is_set(&net->bandwidth))
-                return libvirt_error_setf(error, EOPNOTSUPP,
-                                          _("unsupported configuration: <bandwidth> on interface %s is not supported yet"),
-                                          label);
         if (queues > NH_QUEUES_MAX)
                 return libvirt_error_setf(error, EOPNOTSUPP, _("unsupported configuration: at most %d queues per interface"),
                                           NH_QUEUES_MAX);
+        if (net->type == DOMAIN_NET_TYPE_NETWORK) {
+                /* the floor before the tap: admission fails before anything exists */
+                r = resolve_bridge(d, net, &bridge, error);
+                if (r >= 0)
+                        r = qos_interface_plug(d, index, error);
+                if (r < 0)
+                        return r;
+        }
 
         if (net->type == DOMAIN_NET_TYPE_DIRECT) {
                 NhMacvtapCreate *c = &req.macvtap_create;
@@ -153,13 +159,12 @@ static int create_one(Domain *d, size_t index, DomainNetFds *out, sd_bus_error *
                 c->mtu = net->mtu;
                 c->vnet_hdr = virtio;
                 c->queues = queues;
-                c->noqueue = true; /* no bandwidth: nothing to shape */
+                c->noqueue = true; /* <bandwidth> replaces it below */
                 if (asprintf(&what, "cannot create macvtap '%s' on '%s' for domain '%s'", net->ifname, net->source,
                              d->live->name) < 0)
                         return -ENOMEM;
         } else {
                 NhTapCreate *c = &req.tap_create;
-                const char *bridge;
 
                 r = resolve_bridge(d, net, &bridge, error);
                 if (r < 0)
@@ -207,7 +212,9 @@ static int create_one(Domain *d, size_t index, DomainNetFds *out, sd_bus_error *
                                   d->live->name, label, vhost_error.message);
                 }
         }
-        return 0;
+
+        /* <bandwidth>: HTB and ingress shaping instead of noqueue */
+        return qos_interface_apply(d, index, error);
 }
 
 static void delete_link(Manager *m, const char *ifname, NhLinkKind kind) {
@@ -224,20 +231,31 @@ static void delete_link(Manager *m, const char *ifname, NhLinkKind kind) {
 }
 
 static void release_upto(Domain *d, size_t n) {
+        bool shaped = false;
+
         for (size_t i = 0; i < n && i < d->live->n_nets; i++) {
                 const DomainNet *net = &d->live->nets[i];
 
-                if (!net->ifname)
-                        continue;
-                /* a tap goes away by itself with its last fd; a macvtap link stays until deleted */
-                delete_link(d->manager, net->ifname,
-                            net->type == DOMAIN_NET_TYPE_DIRECT ? NH_LINK_MACVTAP : NH_LINK_TAP);
+                shaped = shaped || bandwidth_is_set(&net->bandwidth);
+                if (net->ifname)
+                        /* a tap goes away by itself with its last fd; a macvtap link stays until deleted */
+                        delete_link(d->manager, net->ifname,
+                                    net->type == DOMAIN_NET_TYPE_DIRECT ? NH_LINK_MACVTAP : NH_LINK_TAP);
+                /* the floor class after its device (the record goes with the status file) */
+                qos_interface_unplug(d, i, false);
         }
+        /* the IFB of a tap that vanished with QEMU before we could delete it */
+        if (shaped)
+                qos_sweep_ifbs(d->manager);
 }
 
 int domain_net_create(Domain *d, DomainNetFds *fds, sd_bus_error *error) {
         int r;
 
+        /* every plan and every floor checked before the first device exists */
+        r = qos_domain_check(d, error);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < d->live->n_nets; i++) {
                 r = create_one(d, i, &fds[i], error);
                 if (r < 0) {

@@ -324,6 +324,7 @@ static void abort_start(Domain *d, DomainNetFds *fds, int old_reason) {
         domain_net_release(d);
         (void) domain_remove_status(d);
         d->live = domain_def_free(d->live);
+        d->floors = mfree(d->floors);
         d->qmp_socket = mfree(d->qmp_socket);
         domain_set_state(d, DOMAIN_STATE_SHUTOFF, old_reason);
 }
@@ -360,13 +361,14 @@ int domain_process_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bu
                                           d->config->name);
         live->id = m->next_domain_id++;
         d->live = live;
+        d->floors = new0(DomainNetFloor, MAX(live->n_nets, 1u));
         d->qmp_socket = path_join3(m->qemu_runtime_dir, live->name, ".qmp");
         log_path = path_join3(m->qemu_log_dir, live->name, ".log");
         serial_log = path_join3(m->qemu_log_dir, live->name, ".serial.log");
         fds = calloc(MAX(live->n_nets, 1u), sizeof *fds);
         rt_nets = calloc(MAX(live->n_nets, 1u), sizeof *rt_nets);
         keep = calloc(MAX(live->n_nets, 1u) * 2 * NH_QUEUES_MAX, sizeof *keep);
-        if (!d->qmp_socket || !log_path || !serial_log || !fds || !rt_nets || !keep) {
+        if (!d->floors || !d->qmp_socket || !log_path || !serial_log || !fds || !rt_nets || !keep) {
                 abort_start(d, NULL, old_reason);
                 return -ENOMEM;
         }

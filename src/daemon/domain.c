@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.libvirt.Domain on /org/libvirt/QEMU/domain/_UUID */
 
+#include "bandwidth-params.h"
 #include "domain-driver.h"
 #include "domain-process.h"
 #include "domain.h"
@@ -11,6 +12,11 @@
 
 #define DOMAIN_XML_INACTIVE 2u /* virDomainXMLFlags: SECURE 1, INACTIVE 2, UPDATE_CPU 4, MIGRATABLE 8 */
 #define DOMAIN_XML_SECURE 1u
+/* virDomainModificationImpact */
+#define AFFECT_CURRENT 0u
+#define AFFECT_LIVE 1u
+#define AFFECT_CONFIG 2u
+#define TYPED_PARAM_STRING_OKAY 4u /* virTypedParameterFlags: accepted, we have no strings */
 
 char *domain_object_path(const Uuid *uuid) {
         return uuid_object_path(DOMAIN_PATH_PREFIX, uuid);
@@ -294,6 +300,166 @@ static int method_get_state(sd_bus_message *message, void *userdata, sd_bus_erro
         return sd_bus_reply_method_return(message, "(ii)", (int32_t) d->state, (int32_t) d->reason);
 }
 
+/* The interface `device` names: a MAC address or a target dev, as virDomainNetFind() takes them. */
+static int find_interface(const DomainDef *def, const char *device, size_t *ret, sd_bus_error *error) {
+        EtherAddr mac;
+        size_t found = SIZE_MAX;
+
+        if (ether_addr_parse(device, &mac) >= 0) {
+                for (size_t i = 0; i < def->n_nets; i++) {
+                        if (memcmp(def->nets[i].mac.bytes, mac.bytes, 6) != 0)
+                                continue;
+                        if (found != SIZE_MAX)
+                                return libvirt_error_setf(error, EINVAL,
+                                                          _("invalid argument: multiple devices matching MAC address %s found"),
+                                                          device);
+                        found = i;
+                }
+                if (found == SIZE_MAX)
+                        return libvirt_error_setf(error, ENODEV,
+                                                  _("device not found: no interface matching MAC address %s in domain '%s'"),
+                                                  device, def->name);
+        } else {
+                for (size_t i = 0; i < def->n_nets && found == SIZE_MAX; i++)
+                        if (streq_ptr(def->nets[i].ifname, device))
+                                found = i;
+                if (found == SIZE_MAX)
+                        return libvirt_error_setf(error, ENODEV,
+                                                  _("invalid argument: '%s' is not a known interface of domain '%s'"),
+                                                  device, def->name);
+        }
+        *ret = found;
+        return 0;
+}
+
+/* CURRENT → LIVE for a running domain, else CONFIG; each checked against what the domain is. */
+static int resolve_affect(Domain *d, uint32_t flags, uint32_t *ret, sd_bus_error *error) {
+        const char *name = domain_current_def(d)->name;
+
+        if (flags == AFFECT_CURRENT)
+                flags = domain_is_active(d) ? AFFECT_LIVE : AFFECT_CONFIG;
+        if ((flags & AFFECT_LIVE) && (!domain_is_active(d) || d->pid <= 0))
+                return libvirt_error_setf(error, EINVAL, _("Requested operation is not valid: domain '%s' is not running"),
+                                          name);
+        if ((flags & AFFECT_LIVE) && d->starting)
+                return libvirt_error_setf(error, EBUSY, _("Requested operation is not valid: domain '%s' is still starting"),
+                                          name);
+        if ((flags & AFFECT_CONFIG) && !domain_is_persistent(d))
+                return libvirt_error_setf(error, EINVAL,
+                                          _("Requested operation is not valid: cannot change persistent config of a "
+                                            "transient domain '%s'"),
+                                          name);
+        *ret = flags;
+        return 0;
+}
+
+static int method_set_interface_parameters(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Domain *d = userdata;
+        Bandwidth live_bw, config_bw;
+        size_t live_i = SIZE_MAX, config_i = SIZE_MAX;
+        BandwidthUpdate u;
+        const char *device;
+        uint32_t flags;
+        int r;
+
+        r = polkit_verify_domain(d, message, POLKIT_MANAGE, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
+
+        r = sd_bus_message_read(message, "s", &device);
+        if (r < 0)
+                return r;
+        r = bandwidth_params_read(message, true, &u, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(message, "u", &flags);
+        if (r < 0)
+                return r;
+        r = check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG, "virDomainSetInterfaceParameters", error);
+        if (r < 0)
+                return r;
+        r = resolve_affect(d, flags, &flags, error);
+        if (r < 0)
+                return r;
+
+        /* everything checked before anything changes */
+        if (flags & AFFECT_LIVE) {
+                r = find_interface(d->live, device, &live_i, error);
+                if (r < 0)
+                        return r;
+                bandwidth_update_merge(&u, &d->live->nets[live_i].bandwidth, &live_bw);
+                r = bandwidth_check(&live_bw, d->live->nets[live_i].type == DOMAIN_NET_TYPE_NETWORK, error);
+                if (r < 0)
+                        return r;
+        }
+        if (flags & AFFECT_CONFIG) {
+                r = find_interface(d->config, device, &config_i, error);
+                if (r < 0)
+                        return r;
+                bandwidth_update_merge(&u, &d->config->nets[config_i].bandwidth, &config_bw);
+                r = bandwidth_check(&config_bw, d->config->nets[config_i].type == DOMAIN_NET_TYPE_NETWORK, error);
+                if (r < 0)
+                        return r;
+        }
+
+        r = domain_set_interface_bandwidth(d, live_i, &live_bw, config_i, &config_bw, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_get_interface_parameters(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Domain *d = userdata;
+        const DomainDef *def;
+        const char *device;
+        uint32_t flags;
+        size_t i;
+        int r;
+
+        r = polkit_verify_domain(d, message, POLKIT_MONITOR, 0, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* dispatched again once polkit answered */
+
+        r = sd_bus_message_read(message, "su", &device, &flags);
+        if (r < 0)
+                return r;
+        r = check_flags(flags, AFFECT_LIVE | AFFECT_CONFIG | TYPED_PARAM_STRING_OKAY,
+                        "virDomainGetInterfaceParameters", error);
+        if (r < 0)
+                return r;
+        flags &= ~TYPED_PARAM_STRING_OKAY;
+        if (flags == (AFFECT_LIVE | AFFECT_CONFIG))
+                return libvirt_error_setf(error, EINVAL,
+                                          _("invalid argument: flags 'affect live' and 'affect config' are mutually exclusive"));
+        if (flags == AFFECT_CURRENT)
+                flags = domain_is_active(d) ? AFFECT_LIVE : AFFECT_CONFIG;
+        if (flags == AFFECT_LIVE && !domain_is_active(d))
+                return libvirt_error_setf(error, EINVAL, _("Requested operation is not valid: domain '%s' is not running"),
+                                          domain_current_def(d)->name);
+        if (flags == AFFECT_CONFIG && !domain_is_persistent(d))
+                return libvirt_error_setf(error, EINVAL,
+                                          _("Requested operation is not valid: transient domain '%s' has no persistent "
+                                            "config"),
+                                          domain_current_def(d)->name);
+        def = flags == AFFECT_LIVE ? d->live : d->config;
+
+        r = find_interface(def, device, &i, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = bandwidth_params_append(reply, &def->nets[i].bandwidth, true);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 const sd_bus_vtable domain_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Active", "b", get_active, 0, 0),
@@ -309,6 +475,9 @@ const sd_bus_vtable domain_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Destroy", SD_BUS_ARGS("u", flags), SD_BUS_NO_RESULT, method_destroy,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetInterfaceParameters", SD_BUS_ARGS("s", device, "u", flags),
+                                SD_BUS_RESULT("a{sv}", interfaceParameters), method_get_interface_parameters,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetState", SD_BUS_ARGS("u", flags), SD_BUS_RESULT("(ii)", state), method_get_state,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetXMLDesc", SD_BUS_ARGS("u", flags), SD_BUS_RESULT("s", xml), method_get_xml_desc,
@@ -318,6 +487,8 @@ const sd_bus_vtable domain_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Reset", SD_BUS_ARGS("u", flags), SD_BUS_NO_RESULT, method_reset,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Resume", "", "", method_resume, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetInterfaceParameters", SD_BUS_ARGS("s", device, "a{sv}", params, "u", flags),
+                                SD_BUS_NO_RESULT, method_set_interface_parameters, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Shutdown", SD_BUS_ARGS("u", flags), SD_BUS_NO_RESULT, method_shutdown,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Suspend", "", "", method_suspend, SD_BUS_VTABLE_UNPRIVILEGED),

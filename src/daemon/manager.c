@@ -11,8 +11,10 @@
 #include "manager.h"
 #include "network-driver.h"
 #include "network.h"
+#include "network1.h"
 #include "polkit.h"
 #include "properties.h"
+#include "qos-driver.h"
 
 #define BUS_NAME "org.libvirt"
 
@@ -144,6 +146,10 @@ static int manager_connect_bus(Manager *m) {
                                        network_object_find, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register network objects: %m");
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, NETWORK_PATH_PREFIX, "org.virtbus.Network1", network1_vtable,
+                                       network_object_find, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to register network objects: %m");
         r = sd_bus_add_node_enumerator(m->bus, NULL, NETWORK_PATH_PREFIX, network_node_enumerator, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to register network enumerator: %m");
@@ -184,6 +190,9 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
 
+        /* The kernel's QoS features decide every plan below; the log says which one is in use. */
+        qos_probe_at_start(m);
+
         /* Objects first, the name last: a client that sees the name can use every object. */
         r = network_driver_load(m);
         if (r < 0)
@@ -191,6 +200,8 @@ int manager_startup(Manager *m) {
         r = domain_driver_load(m);
         if (r < 0)
                 return r;
+        /* Books and kernel agree before anything new is started. */
+        qos_reconcile(m);
         network_driver_autostart(m);
         domain_driver_autostart(m); /* after networks: guests need their bridges */
 

@@ -35,6 +35,9 @@ typedef struct Manager {
 
         uint64_t qemu_version; /* libvirt encoding, probed once; 0 unknown */
         bool qemu_version_probed;
+
+        unsigned qos_caps;     /* QosCap bits of the kernel (QOS_PROBE), once known */
+        bool qos_caps_known;
 } Manager;
 
 int manager_new(Manager **ret);

@@ -12,7 +12,9 @@
 #include "netdev.h"
 #include "network-driver.h"
 #include "network.h"
+#include "network1.h"
 #include "protocol.h"
+#include "qos-driver.h"
 
 #define HELPER_TIMEOUT_MS (30 * 1000)
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -105,11 +107,21 @@ static int save_config(Manager *m, const NetworkDef *def) {
         return write_file_atomic(path, xml, strlen(xml), 0600);
 }
 
-static int save_status(Network *n) {
+int network_save_status(Network *n) {
         Manager *m = n->manager;
-        NetworkStatus st = { .def = n->live, .bridge_created = n->bridge_created };
-        _cleanup_free_ char *path = status_path(m, n->live->name), *xml = network_status_format(&st);
+        _cleanup_free_ NetworkStatus *st = new0(NetworkStatus, 1); /* 8 KiB of class ids: not on the stack */
+        _cleanup_free_ char *path = NULL, *xml = NULL;
 
+        if (!st)
+                return -ENOMEM;
+        *st = (NetworkStatus) {
+                .def = n->live,
+                .bridge_created = n->bridge_created,
+                .class_ids = n->class_ids,
+                .floor_sum = n->floor_sum,
+        };
+        path = status_path(m, n->live->name);
+        xml = network_status_format(st);
         if (!path || !xml)
                 return -ENOMEM;
         return write_file_atomic(path, xml, strlen(xml), 0600);
@@ -217,11 +229,6 @@ int network_start(Network *n, sd_bus_error *error) {
                                           network_current_def(n)->name);
         def = n->config;
 
-        if (bandwidth_is_set(&def->bandwidth))
-                return libvirt_error_setf(error, EOPNOTSUPP,
-                                          _("unsupported configuration: <bandwidth> on network '%s' is not supported yet"),
-                                          def->name);
-
         r = network_def_copy(def, &live);
         if (r < 0)
                 return libvirt_error_setf(error, r, _("operation failed: cannot copy definition of network '%s'"), def->name);
@@ -236,7 +243,9 @@ int network_start(Network *n, sd_bus_error *error) {
                                                   live->name, live->bridge);
                 n->live = TAKE_PTR(live);
                 n->bridge_created = false;
-                r = save_status(n);
+                class_id_bitmap_init(&n->class_ids);
+                n->floor_sum = 0;
+                r = network_save_status(n);
                 if (r < 0) {
                         n->live = network_def_free(n->live);
                         return libvirt_error_setf(error, r, _("operation failed: cannot write status of network '%s': %s"),
@@ -252,7 +261,9 @@ int network_start(Network *n, sd_bus_error *error) {
                  * reconciles with the kernel, never a bridge nobody knows about. */
                 n->live = TAKE_PTR(live);
                 n->bridge_created = true;
-                r = save_status(n);
+                class_id_bitmap_init(&n->class_ids);
+                n->floor_sum = 0;
+                r = network_save_status(n);
                 if (r < 0) {
                         n->live = network_def_free(n->live);
                         return libvirt_error_setf(error, r, _("operation failed: cannot write status of network '%s': %s"),
@@ -266,7 +277,19 @@ int network_start(Network *n, sd_bus_error *error) {
                 }
         }
 
+        /* QoS tears down what it set up when it fails; a bridge we made goes too. */
+        r = qos_network_start(n, error);
+        if (r < 0) {
+                if (n->bridge_created)
+                        (void) helper_delete_bridge(m, n->live->bridge, NULL);
+                (void) remove_status(m, n->live->name);
+                n->live = network_def_free(n->live);
+                n->bridge_created = false;
+                return r;
+        }
+
         log_network(LOG_INFO, 0, n->live->name, "Network %s started on bridge %s.", n->live->name, n->live->bridge);
+        network1_emit_changed(n);
         (void) connect_emit_network_event(m, n->path, NETWORK_EVENT_STARTED);
         return 0;
 }
@@ -294,14 +317,19 @@ int network_stop(Network *n, sd_bus_error *error) {
                 r = helper_delete_bridge(m, n->live->bridge, error);
                 if (r < 0)
                         return r;
-        }
+        } else
+                qos_network_teardown(n); /* someone else's bridge: only our qdiscs go */
         r = remove_status(m, name);
         if (r < 0)
                 log_network(LOG_WARNING, r, name, "Failed to remove status file of network %s: %m", name);
+        /* the floors went with the bridge's qdiscs: the domains' records go after the books */
+        qos_network_forget_floors(n);
 
         n->live = network_def_free(n->live);
         n->bridge_created = false;
-        if (!network_is_persistent(n))
+        if (network_is_persistent(n))
+                network1_emit_changed(n);
+        else
                 network_forget(n); /* transient: gone with its last run (no UNDEFINED event, as libvirt) */
 
         log_network(LOG_INFO, 0, name, "Network %s stopped.", name);
@@ -482,6 +510,48 @@ int network_set_autostart(Network *n, bool autostart, sd_bus_error *error) {
         return 0;
 }
 
+int network_set_bandwidth(Network *n, const Bandwidth *live, const Bandwidth *config, sd_bus_error *error) {
+        Manager *m = n->manager;
+        _cleanup_(network_def_freep) NetworkDef *def = NULL;
+        int r;
+
+        /* the persistent definition first: it can still be left as it was when the live change fails */
+        if (config) {
+                r = network_def_copy(n->config, &def);
+                if (r < 0)
+                        return libvirt_error_setf(error, r, _("operation failed: cannot copy definition of network '%s'"),
+                                                  n->config->name);
+                def->bandwidth = *config;
+                r = save_config(m, def);
+                if (r < 0)
+                        return libvirt_error_setf(error, r,
+                                                  _("operation failed: cannot save configuration of network '%s': %s"),
+                                                  def->name, strerror(-r));
+        }
+        if (live) {
+                r = qos_network_update(n, live, error);
+                if (r >= 0) {
+                        r = network_save_status(n);
+                        if (r < 0)
+                                log_network(LOG_WARNING, r, n->live->name, "Cannot write the status of network %s: %m",
+                                            n->live->name);
+                        r = 0;
+                }
+                if (r < 0) {
+                        if (def)
+                                (void) save_config(m, n->config);
+                        return r;
+                }
+        }
+        if (def) {
+                network_def_free(n->config);
+                n->config = TAKE_PTR(def);
+        }
+        log_network(LOG_INFO, 0, network_current_def(n)->name, "Network %s: bandwidth changed.", network_current_def(n)->name);
+        network1_emit_changed(n);
+        return 0;
+}
+
 static int load_config_file(Manager *m, const char *dir, const char *filename) {
         _cleanup_free_ char *path = path_join3(dir, filename, NULL), *xml = NULL, *err = NULL, *link = NULL;
         _cleanup_(network_def_freep) NetworkDef *def = NULL;
@@ -557,6 +627,8 @@ static int load_status_file(Manager *m, const char *dir, const char *filename) {
         }
         n->live = TAKE_PTR(st->def);
         n->bridge_created = st->bridge_created;
+        n->class_ids = st->class_ids;
+        n->floor_sum = st->floor_sum;
         log_network(LOG_INFO, 0, n->live->name, "Network %s is active on bridge %s.", n->live->name, n->live->bridge);
         return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bitmap.h"
 #include "manager.h"
 #include "network-conf.h"
 
@@ -25,6 +26,11 @@ struct Network {
         bool bridge_created; /* we created live->bridge and delete it on stop */
         bool autostart;
         char *path;          /* D-Bus object path */
+
+        /* QoS floors while active (qos-driver.h), persisted in the status file */
+        ClassIdBitmap class_ids; /* HTB class ids in use on the bridge */
+        uint64_t floor_sum;      /* KiB/s of floors plugged */
+
         Network *next;
 };
 
@@ -57,3 +63,8 @@ int network_stop(Network *n, sd_bus_error *error);
 /* May free n. */
 int network_undefine(Network *n, sd_bus_error *error);
 int network_set_autostart(Network *n, bool autostart, sd_bus_error *error);
+/* Live and/or persistent change of a network's <bandwidth> (org.virtbus.Network1.SetBandwidth). */
+int network_set_bandwidth(Network *n, const Bandwidth *live, const Bandwidth *config, sd_bus_error *error);
+
+/* Writes $STATE_DIRECTORY/network/NAME.status.xml of an active network (atomically). */
+int network_save_status(Network *n);

@@ -22,6 +22,7 @@
 #include <gio/gunixsocketaddress.h>
 
 #include "netdev.h"
+#include "vb-qos.h"
 #include "vb-test.h"
 
 #define CONNECT_IFACE "org.libvirt.Connect"
@@ -1057,6 +1058,153 @@ static void test_vlan(void) {
 }
 
 /* ---------------------------------------------------------------------------------------------- */
+/* (h) QoS floor under real traffic: the host saturates the bridge toward two guests on a network
+ * with an inbound average; the guest with a floor gets it, the other the rest */
+
+#define QOS_NET_AVERAGE 2000 /* KiB/s in libvirt's units: tc's kbps, 1000 bytes/s */
+#define QOS_FLOOR 1200
+#define QOS_SEND_SECONDS "8"
+#define QOS_FRAME_OVERHEAD 42 /* Ethernet 14 + IPv4 20 + UDP 8: what HTB counts beyond the payload */
+
+typedef struct Received {
+        guint64 bytes, packets;
+        double seconds;
+} Received;
+
+static Received parse_received(const char *line) {
+        g_autoptr(GRegex) re = g_regex_new("bytes=([0-9]+) packets=([0-9]+) seconds=([0-9.]+)", 0, 0, NULL);
+        g_autoptr(GMatchInfo) mi = NULL;
+        g_autofree char *b = NULL, *p = NULL, *s = NULL;
+
+        if (!g_regex_match(re, line, 0, &mi))
+                g_error("cannot read \"%s\"", line);
+        b = g_match_info_fetch(mi, 1);
+        p = g_match_info_fetch(mi, 2);
+        s = g_match_info_fetch(mi, 3);
+        return (Received) { g_ascii_strtoull(b, NULL, 10), g_ascii_strtoull(p, NULL, 10), g_ascii_strtod(s, NULL) };
+}
+
+/* Frame bytes per second: what the shaper measures. */
+static double wire_rate(const Received *r) {
+        g_assert_cmpfloat(r->seconds, >, 1.0);
+        return (r->bytes + r->packets * QOS_FRAME_OVERHEAD) / r->seconds;
+}
+
+static GPid host_send(const char *addr) {
+        g_autofree char *vbnet = g_build_filename(guest_dir, "vbnet", NULL);
+        const char *argv[] = { vbnet, "udp-send", addr, "5001", QOS_SEND_SECONDS, NULL };
+        GError *error = NULL;
+        GPid pid;
+
+        g_spawn_async(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                      &pid, &error);
+        g_assert_no_error(error);
+        return pid;
+}
+
+static void host_wait(GPid pid) {
+        int status;
+
+        g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+        g_spawn_close_pid(pid);
+}
+
+static void test_qos_floor(void) {
+        g_autofree char *xml_net = g_strdup_printf("<network><name>e2e-h</name><bridge name='vbe2eh' stp='off' delay='0'/>"
+                                                   "<bandwidth><inbound average='%u'/></bandwidth>"
+                                                   "<ip address='10.101.0.1' prefix='24'/></network>",
+                                                   QOS_NET_AVERAGE);
+        g_autofree char *floor_bw = g_strdup_printf("<bandwidth><inbound floor='%u'/></bandwidth>", QOS_FLOOR);
+        g_autofree char *nic_f = iface_network("e2e-h", floor_bw), *nic_o = iface_network("e2e-h", NULL);
+        g_autofree char *xf = guest_xml("ghf", NULL, "vb.ip=10.101.0.2/24 vb.action=udp-recv:5001:60", nic_f);
+        g_autofree char *xo = guest_xml("gho", NULL, "vb.ip=10.101.0.3/24 vb.action=udp-recv:5001:60", nic_o);
+        g_autofree char *net = NULL, *df = NULL, *dof = NULL, *lf = NULL, *lo = NULL, *sf = NULL, *so = NULL;
+        g_auto(GStrv) tf = NULL, to = NULL;
+        Bandwidth bw = { .inbound = { .set = true, .average = QOS_NET_AVERAGE } };
+        VbFloor floor = { .class_id = 3, .inbound = { .set = true, .floor = QOS_FLOOR } };
+        guint64 class_bytes_floor = 0, class_bytes_default = 0;
+        double rf, ro, floor_bytes = QOS_FLOOR * 1000.0, avg_bytes = QOS_NET_AVERAGE * 1000.0;
+        VbDomainEvents ev;
+        GPid pf, po;
+
+        net = call_path(VB_CONNECT_PATH, CONNECT_IFACE, "NetworkCreateXML", g_variant_new("(s)", xml_net));
+        vb_domain_events_start(&ev);
+        df = domain_create(xf);
+        dof = domain_create(xo);
+        tf = live_targets(df, 1, "vnet");
+        to = live_targets(dof, 1, "vnet");
+        {
+                g_autofree char *live = domain_xml_desc(df, 0);
+
+                floor.mac = vb_xml_mac(live, 0);
+        }
+        /* the floor is in the kernel: class 1:3, the default class has the rest */
+        vb_assert_bridge_qos("vbe2eh", &bw, &floor, 1);
+        g_assert_cmpuint(vb_default_class_rate("vbe2eh"), ==, (QOS_NET_AVERAGE - QOS_FLOOR) * 1000);
+
+        g_free(expect_result("ghf", "udp-recv listening", "^VB-RESULT udp-recv listening port=5001"));
+        g_free(expect_result("gho", "udp-recv listening", "^VB-RESULT udp-recv listening port=5001"));
+
+        /* both at full speed at once, from the bridge side */
+        pf = host_send("10.101.0.2");
+        po = host_send("10.101.0.3");
+        host_wait(pf);
+        host_wait(po);
+        {
+                g_autofree NetdevClass *classes = NULL;
+                NetdevLink br;
+                size_t n = 0;
+
+                g_assert_cmpint(netdev_link_lookup("vbe2eh", &br), ==, 0);
+                g_assert_cmpint(netdev_class_list(br.ifindex, &classes, &n), ==, 0);
+                for (size_t i = 0; i < n; i++) {
+                        if (classes[i].handle == QOS_FLOOR_CLASS(3))
+                                class_bytes_floor = classes[i].stats.bytes;
+                        if (classes[i].handle == QOS_DEFAULT_CLASS)
+                                class_bytes_default = classes[i].stats.bytes;
+                }
+        }
+
+        lf = expect_result("ghf", "udp-recv (ok|fail)", "^VB-RESULT udp-recv ok ");
+        lo = expect_result("gho", "udp-recv (ok|fail)", "^VB-RESULT udp-recv ok ");
+        {
+                Received a = parse_received(lf), b = parse_received(lo);
+
+                rf = wire_rate(&a);
+                ro = wire_rate(&b);
+                g_test_message("floor guest: %.0f bytes/s on the wire (%.1f%% of its floor of %.0f), %.1f KiB/s of payload "
+                               "over %.2f s",
+                               rf, 100 * rf / floor_bytes, floor_bytes, a.bytes / 1024.0 / a.seconds, a.seconds);
+                g_test_message("other guest: %.0f bytes/s on the wire (%.1f%% of the rest, %.0f), %.1f KiB/s of payload "
+                               "over %.2f s",
+                               ro, 100 * ro / (avg_bytes - floor_bytes), avg_bytes - floor_bytes, b.bytes / 1024.0 / b.seconds,
+                               b.seconds);
+                g_test_message("together %.0f bytes/s of the network's %.0f; HTB sent %" G_GUINT64_FORMAT
+                               " bytes through 1:3, %" G_GUINT64_FORMAT " through 1:2",
+                               rf + ro, avg_bytes, class_bytes_floor, class_bytes_default);
+        }
+        /* the guarantee, the rest to the other, the network's cap on both together */
+        g_assert_cmpfloat(rf, >=, 0.95 * floor_bytes);
+        g_assert_cmpfloat(ro, >=, 0.80 * (avg_bytes - floor_bytes));
+        g_assert_cmpfloat(rf + ro, <=, 1.05 * avg_bytes);
+        g_assert_cmpuint(class_bytes_floor, >, 0);
+        g_assert_cmpuint(class_bytes_default, >, 0);
+
+        vb_domain_events_expect(&ev, df, EV_STOPPED, DETAIL_STOPPED_SHUTDOWN, STOP_TIMEOUT);
+        vb_domain_events_expect(&ev, dof, EV_STOPPED, DETAIL_STOPPED_SHUTDOWN, STOP_TIMEOUT);
+        assert_domain_gone(df, "ghf");
+        assert_domain_gone(dof, "gho");
+        assert_links_gone(tf);
+        assert_links_gone(to);
+        vb_assert_bridge_qos("vbe2eh", &bw, NULL, 0);
+        net_destroy(net);
+        vb_domain_events_stop(&ev);
+        assert_clean();
+}
+
+/* ---------------------------------------------------------------------------------------------- */
 
 /* Build the guest, or find it cached (~20 ms). Inside the sandbox there is no network: a first
  * build (which downloads the kernel package) must have happened outside, as guest-smoke does. */
@@ -1095,5 +1243,6 @@ int main(int argc, char **argv) {
         g_test_add_func("/e2e/network/two-networks", test_two_networks);
         g_test_add_func("/e2e/network/multicast", test_multicast);
         g_test_add_func("/e2e/network/vlan", test_vlan);
+        g_test_add_func("/e2e/qos/floor", test_qos_floor);
         return g_test_run();
 }

@@ -108,6 +108,7 @@ static void test_network(void) {
 
         g_variant_get(r, "(&o)", &path);
         compare_interface(load_file_interface("org.libvirt.Network"), load_live_interface(path, "org.libvirt.Network"));
+        compare_interface(load_file_interface("org.virtbus.Network1"), load_live_interface(path, "org.virtbus.Network1"));
         g_variant_unref(vb_call_ok(path, "org.libvirt.Network", "Undefine", NULL));
 }
 

@@ -561,11 +561,34 @@ static void test_status_format(void) {
         out = network_status_format(&st);
         g_assert_cmpstr(out, ==,
                         "<networkstatus bridgeCreated='no'>\n"
+                        "  <class_id bitmap='0-2'/>\n"
+                        "  <floor sum='0'/>\n"
                         "  <network>\n"
                         "    <name>s</name>\n"
                         "    <bridge name='virbr0'/>\n"
                         "  </network>\n"
                         "</networkstatus>\n");
+
+        /* allocated class ids and the floor sum survive a round trip */
+        {
+                _cleanup_(network_status_freep) NetworkStatus *back = NULL;
+                g_autofree char *out2 = NULL, *error = NULL;
+                uint16_t id;
+
+                class_id_bitmap_init(&st.class_ids);
+                g_assert_cmpint(class_id_bitmap_allocate(&st.class_ids, &id), ==, 0);
+                g_assert_cmpint(class_id_bitmap_allocate(&st.class_ids, &id), ==, 0);
+                g_assert_cmpint(class_id_bitmap_set(&st.class_ids, 9), ==, 0);
+                st.floor_sum = 4294967296ull;
+                st.bridge_created = true;
+                out2 = network_status_format(&st);
+                g_assert_nonnull(strstr(out2, "<class_id bitmap='0-4,9'/>\n  <floor sum='4294967296'/>\n"));
+                g_assert_cmpint(network_status_parse(out2, &back, &error), ==, 0);
+                g_assert_null(error);
+                g_assert_true(class_id_bitmap_equal(&back->class_ids, &st.class_ids));
+                g_assert_cmpuint(back->floor_sum, ==, st.floor_sum);
+                g_assert_true(back->bridge_created);
+        }
 
         g_assert_null(network_status_free(NULL));
         g_assert_null(network_def_free(NULL));
