@@ -265,6 +265,11 @@ char *vb_wait_for_line(const char *file, const char *regex, const char *fail_reg
                 timed_out = g_get_monotonic_time() > end;
                 if (g_file_get_contents(file, &content, NULL, NULL)) {
                         lines = g_strsplit(content, "\n", -1);
+                        /* the guest may be writing the last line right now: only whole lines count */
+                        if (lines[0]) {
+                                char **last = lines + g_strv_length(lines) - 1;
+                                (*last)[0] = 0;
+                        }
                         for (char **l = lines; *l; l++) {
                                 g_strchomp(*l);
                                 g_strdelimit(*l, "\r", ' ');
