@@ -34,26 +34,10 @@ int domain_object_find(sd_bus *bus, const char *path, const char *interface, voi
 
 int domain_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         Manager *m = userdata;
-        size_t k = 0, count = 0;
-        char **l;
+        int r;
 
-        for (Domain *d = m->domains; d; d = d->next)
-                count++;
-        l = calloc(count + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        for (Domain *d = m->domains; d; d = d->next) {
-                l[k] = strdup(d->path);
-                if (!l[k]) {
-                        for (size_t i = 0; i < k; i++)
-                                free(l[i]);
-                        free(l);
-                        return -ENOMEM;
-                }
-                k++;
-        }
-        *nodes = l;
-        return 1;
+        r = OBJECT_LIST_PATHS(m->domains, nodes);
+        return r < 0 ? r : 1;
 }
 
 static int get_active(sd_bus *bus, const char *path, const char *interface, const char *property, sd_bus_message *reply,

@@ -26,26 +26,10 @@ int network_object_find(sd_bus *bus, const char *path, const char *interface, vo
 
 int network_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
         Manager *m = userdata;
-        size_t k = 0, count = 0;
-        char **l;
+        int r;
 
-        for (Network *n = m->networks; n; n = n->next)
-                count++;
-        l = calloc(count + 1, sizeof(char *));
-        if (!l)
-                return -ENOMEM;
-        for (Network *n = m->networks; n; n = n->next) {
-                l[k] = strdup(n->path);
-                if (!l[k]) {
-                        for (size_t i = 0; i < k; i++)
-                                free(l[i]);
-                        free(l);
-                        return -ENOMEM;
-                }
-                k++;
-        }
-        *nodes = l;
-        return 1;
+        r = OBJECT_LIST_PATHS(m->networks, nodes);
+        return r < 0 ? r : 1;
 }
 
 static int property_get_active(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -13,3 +13,30 @@ char *uuid_object_path(const char *prefix, const Uuid *uuid) {
                 return NULL;
         return p;
 }
+
+int object_paths_collect(const void *first, size_t next_offset, size_t path_offset, char ***ret) {
+        size_t count = 0, k = 0;
+        char **l;
+
+#define NEXT(o) (*(const void *const *) ((const char *) (o) + next_offset))
+#define PATH(o) (*(const char *const *) ((const char *) (o) + path_offset))
+        for (const void *o = first; o; o = NEXT(o))
+                count++;
+        l = calloc(count + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (const void *o = first; o; o = NEXT(o)) {
+                l[k] = strdup(PATH(o));
+                if (!l[k]) {
+                        while (k > 0)
+                                free(l[--k]);
+                        free(l);
+                        return -ENOMEM;
+                }
+                k++;
+        }
+#undef NEXT
+#undef PATH
+        *ret = l;
+        return 0;
+}

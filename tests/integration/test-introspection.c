@@ -108,6 +108,16 @@ static void test_network(void) {
 
         g_variant_get(r, "(&o)", &path);
         compare_interface(load_file_interface("org.libvirt.Network"), load_live_interface(path, "org.libvirt.Network"));
+        /* the node enumerator lists it under its prefix (what busctl tree walks) */
+        {
+                g_autoptr(GVariant) intro = vb_call_ok("/org/libvirt/QEMU/network", "org.freedesktop.DBus.Introspectable",
+                                                       "Introspect", NULL);
+                g_autofree char *node = g_strdup_printf("<node name=\"%s\"/>", strrchr(path, '/') + 1);
+                const char *xml;
+
+                g_variant_get(intro, "(&s)", &xml);
+                g_assert_nonnull(strstr(xml, node));
+        }
         compare_interface(load_file_interface("org.virtbus.Network1"), load_live_interface(path, "org.virtbus.Network1"));
         g_variant_unref(vb_call_ok(path, "org.libvirt.Network", "Undefine", NULL));
 }
