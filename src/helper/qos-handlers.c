@@ -232,19 +232,22 @@ static int ensure_class(int ifindex, const char *ifname, uint32_t parent, uint32
 /* The leaf qdisc under class parent: kept when it is the one asked for, else replaced. */
 static int ensure_leaf(int ifindex, const char *ifname, uint32_t parent, uint32_t handle, QosLeaf leaf,
                        NhReply *reply) {
-        _cleanup_free_ NetdevQdisc *q = NULL;
-        const NetdevQdisc *cur;
+        NetdevQdisc q;
+        const NetdevQdisc *cur = NULL;
         const char *kind = qos_leaf_to_string(leaf);
         char w[WHY_MAX], h[HANDLE_STR_MAX], p[HANDLE_STR_MAX];
-        size_t n = 0;
         int r;
 
         if (!kind)
                 return reply_error(reply, EINVAL, "unknown leaf qdisc kind %u", (unsigned) leaf);
-        r = list_qdiscs(ifindex, ifname, &q, &n, reply);
-        if (r < 0)
-                return r;
-        cur = qdisc_at(q, n, parent);
+        /* The class' qdisc alone, not a dump of all. The kernel shows none where a dump shows none:
+         * no such class, an inner class (ENOENT), a qdisc a dump leaves out (EINVAL). */
+        r = netdev_qdisc_get(ifindex, parent, &q);
+        if (r >= 0)
+                cur = &q;
+        else if (r != -ENOENT && r != -EINVAL)
+                return reply_error(reply, r, "cannot read the qdisc of class %s of %s: %s",
+                                   handle_str(parent, p), ifname, strerror(-r));
         if (cur && cur->handle == handle && streq(cur->kind, kind) &&
             (leaf == QOS_LEAF_SFQ ? cur->sfq_perturb == QOS_SFQ_PERTURB : cur->limit == QOS_LEAF_FIFO_LIMIT))
                 return 0;
@@ -516,11 +519,6 @@ static bool is_mac_table(const NetdevFilter *f) {
                f->handle == QOS_MAC_TABLE;
 }
 
-static bool is_floor_node(const NetdevFilter *f) {
-        return streq(f->kind, "u32") && f->prio == QOS_FLOOR_FILTER_PRIO && f->protocol == QOS_ETH_P_ALL &&
-               QOS_U32_HTID(f->handle) == QOS_MAC_TABLE_HTID && QOS_U32_NODE(f->handle) != 0;
-}
-
 /* The u32 MAC table "1:" (256 buckets) and the node in the root table that hashes into it. */
 static int ensure_mac_table(const NetdevLink *br, NhReply *reply) {
         _cleanup_free_ NetdevFilter *f = NULL;
@@ -665,17 +663,16 @@ static int handle_bridge_teardown(const Acl *acl, const NhQosClear *c, NhReply *
 
 /* Floor operations need the hierarchy BRIDGE_SETUP made. */
 static int check_hierarchy(const NetdevLink *br, NhReply *reply) {
-        _cleanup_free_ NetdevQdisc *q = NULL;
-        const NetdevQdisc *root;
-        size_t n = 0;
+        NetdevQdisc root;
         int r;
 
-        r = list_qdiscs(br->ifindex, br->name, &q, &n, reply);
-        if (r < 0)
-                return r;
-        root = qdisc_at(q, n, QOS_TC_H_ROOT);
-        if (!root || !streq(root->kind, "htb") || root->handle != QOS_ROOT_QDISC ||
-            root->htb_defcls != QOS_BRIDGE_DEFCLS)
+        /* The root qdisc alone, not a dump of all (one leaf per floor). What a dump leaves out (the
+         * noop qdisc of a link never up) the kernel does not show either: EINVAL. */
+        r = netdev_qdisc_get(br->ifindex, QOS_TC_H_ROOT, &root);
+        if (r < 0 && r != -ENOENT && r != -EINVAL)
+                return reply_error(reply, r, "cannot read the root qdisc of %s: %s", br->name, strerror(-r));
+        if (r < 0 || !streq(root.kind, "htb") || root.handle != QOS_ROOT_QDISC ||
+            root.htb_defcls != QOS_BRIDGE_DEFCLS)
                 return reply_error(reply, ENOENT,
                                    "bridge %s has no QoS hierarchy (root qdisc htb 1: default 2); "
                                    "its network needs an inbound average",
@@ -695,16 +692,453 @@ static int set_default_class(const NetdevLink *br, const QosHtbParams *def, NhRe
         return 0;
 }
 
+/* The floor filters of bridges.
+ *
+ * FLOOR_ADD needs the u32 nodes of one bucket of the MAC table (the free node numbers, the node the
+ * MAC may have already) and the nodes that match its MAC or point to its class wherever they are;
+ * FLOOR_REMOVE the nodes pointing to its class (it is not told the MAC). The kernel looks a node up
+ * by its handle, not by class, MAC or bucket: only a dump of all filters tells, and that dump
+ * carries one node per floor. So the helper keeps a copy of the u32 nodes at 1: of each bridge it
+ * was asked about: one dump the first time, then the kernel's notifications, read at the start of
+ * each request, keep it current node by node. What they cannot tell node by node (a classifier
+ * instance, a u32 table or a chain gone, the root qdisc or the link gone, notifications lost) drops
+ * the copy, and the next request dumps again. Without notifications (their socket failed) every
+ * request dumps, as it always did. Only u32 nodes are copied, not tables or classifier instances:
+ * the kernel deletes those along with the last node, without a notification of their own. */
+
+enum {
+        FLOOR_IDX_KEY,    /* chain, prio, handle: what identifies a node */
+        FLOOR_IDX_CLASS,  /* classid */
+        FLOOR_IDX_BUCKET, /* table and bucket (the handle without its node number) */
+        FLOOR_IDX_MAC,    /* the MAC of a floor filter's keys (only nodes that have one) */
+        _FLOOR_IDX_MAX,
+};
+
+typedef struct FloorNode {
+        uint32_t chain, handle, classid;
+        uint16_t prio, protocol;
+        bool terminal, is_mac;
+        uint8_t mac[6];
+        uint32_t next[_FLOOR_IDX_MAX]; /* slot + 1 of the next node in the same hash chain, 0: none */
+} FloorNode;
+
+typedef struct FloorView {
+        int ifindex;
+        uint32_t parent;
+        bool cached; /* kept in floor_mirror, else freed after the request */
+        FloorNode *slots;
+        uint32_t n_slots, n_alloc, n_nodes;
+        uint32_t free_slot;                 /* slot + 1 of a free slot (they chain through next[KEY]) */
+        uint32_t *heads[_FLOOR_IDX_MAX];    /* slot + 1 of the first node of each hash chain */
+        uint32_t n_heads;                   /* a power of two */
+        struct FloorView *next;
+} FloorView;
+
+typedef struct FloorMirror {
+        NetdevTcMonitor *monitor;
+        bool no_monitor; /* it failed: dump every time */
+        FloorView *views;
+} FloorMirror;
+
+static FloorMirror floor_mirror;
+
+#define FLOOR_VIEW_HEADS_MIN 64u
+
+static uint32_t hash64(uint64_t x) {
+        x ^= x >> 33;
+        x *= UINT64_C(0xff51afd7ed558ccd);
+        x ^= x >> 33;
+        x *= UINT64_C(0xc4ceb9fe1a85ec53);
+        x ^= x >> 33;
+        return (uint32_t) x;
+}
+
+static uint32_t mac_hash(const uint8_t mac[static 6]) {
+        uint64_t x = 0;
+
+        memcpy(&x, mac, 6);
+        return hash64(x);
+}
+
+static uint32_t key_hash(uint32_t chain, uint16_t prio, uint32_t handle) {
+        return hash64(((uint64_t) chain << 48) ^ ((uint64_t) prio << 32) ^ handle);
+}
+
+static uint32_t bucket_hash(uint32_t handle) {
+        return hash64(handle & ~QOS_U32_NODE_MAX);
+}
+
+static uint32_t class_hash(uint32_t classid) {
+        return hash64(classid);
+}
+
+static uint32_t node_hash(const FloorNode *x, unsigned idx) {
+        switch (idx) {
+        case FLOOR_IDX_KEY:
+                return key_hash(x->chain, x->prio, x->handle);
+        case FLOOR_IDX_CLASS:
+                return class_hash(x->classid);
+        case FLOOR_IDX_BUCKET:
+                return bucket_hash(x->handle);
+        default:
+                return mac_hash(x->mac);
+        }
+}
+
+static bool node_indexed(const FloorNode *x, unsigned idx) {
+        return idx != FLOOR_IDX_MAC || x->is_mac;
+}
+
+/* The first node of the hash chain of h in index idx (then x->next[idx]), NULL at the end. */
+static FloorNode *view_first(const FloorView *v, unsigned idx, uint32_t h) {
+        uint32_t s = v->heads[idx][h & (v->n_heads - 1)];
+        return s ? &v->slots[s - 1] : NULL;
+}
+
+static FloorNode *view_next(const FloorView *v, const FloorNode *x, unsigned idx) {
+        return x->next[idx] ? &v->slots[x->next[idx] - 1] : NULL;
+}
+
+static uint32_t view_slot(const FloorView *v, const FloorNode *x) {
+        return (uint32_t) (x - v->slots) + 1;
+}
+
+static void view_link(FloorView *v, FloorNode *x) {
+        for (unsigned idx = 0; idx < _FLOOR_IDX_MAX; idx++) {
+                uint32_t *head = &v->heads[idx][node_hash(x, idx) & (v->n_heads - 1)];
+
+                if (!node_indexed(x, idx))
+                        continue;
+                x->next[idx] = *head;
+                *head = view_slot(v, x);
+        }
+}
+
+static void view_unlink(FloorView *v, FloorNode *x) {
+        uint32_t s = view_slot(v, x);
+
+        for (unsigned idx = 0; idx < _FLOOR_IDX_MAX; idx++) {
+                uint32_t *p = &v->heads[idx][node_hash(x, idx) & (v->n_heads - 1)];
+
+                if (!node_indexed(x, idx))
+                        continue;
+                while (*p != 0 && *p != s)
+                        p = &v->slots[*p - 1].next[idx];
+                if (*p == s)
+                        *p = x->next[idx];
+        }
+}
+
+static int view_rehash(FloorView *v, uint32_t n_heads) {
+        uint32_t *heads[_FLOOR_IDX_MAX] = {};
+
+        for (unsigned idx = 0; idx < _FLOOR_IDX_MAX; idx++) {
+                heads[idx] = new0(uint32_t, n_heads);
+                if (!heads[idx]) {
+                        for (unsigned j = 0; j < idx; j++)
+                                free(heads[j]);
+                        return -ENOMEM;
+                }
+        }
+        for (unsigned idx = 0; idx < _FLOOR_IDX_MAX; idx++) {
+                free(v->heads[idx]);
+                v->heads[idx] = heads[idx];
+        }
+        v->n_heads = n_heads;
+        /* Free slots have handle 0 (node 0): never a node of ours. */
+        for (uint32_t s = 0; s < v->n_slots; s++)
+                if (QOS_U32_NODE(v->slots[s].handle) != 0)
+                        view_link(v, &v->slots[s]);
+        return 0;
+}
+
+static FloorView *view_free(FloorView *v) {
+        if (!v)
+                return NULL;
+        for (unsigned idx = 0; idx < _FLOOR_IDX_MAX; idx++)
+                free(v->heads[idx]);
+        free(v->slots);
+        free(v);
+        return NULL;
+}
+
+static FloorView *view_new(int ifindex, uint32_t parent) {
+        FloorView *v = new0(FloorView, 1);
+
+        if (!v)
+                return NULL;
+        v->ifindex = ifindex;
+        v->parent = parent;
+        if (view_rehash(v, FLOOR_VIEW_HEADS_MIN) < 0)
+                return view_free(v);
+        return v;
+}
+
+static FloorNode *view_find(const FloorView *v, uint32_t chain, uint16_t prio, uint32_t handle) {
+        for (FloorNode *x = view_first(v, FLOOR_IDX_KEY, key_hash(chain, prio, handle)); x;
+             x = view_next(v, x, FLOOR_IDX_KEY))
+                if (x->chain == chain && x->prio == prio && x->handle == handle)
+                        return x;
+        return NULL;
+}
+
+static void view_del(FloorView *v, uint32_t chain, const NetdevFilter *f) {
+        FloorNode *x = view_find(v, chain, f->prio, f->handle);
+
+        if (!x)
+                return;
+        view_unlink(v, x);
+        *x = (FloorNode) { .next[FLOOR_IDX_KEY] = v->free_slot };
+        v->free_slot = view_slot(v, x);
+        v->n_nodes--;
+}
+
+/* A u32 node added or changed; anything else is not kept. */
+static int view_put(FloorView *v, uint32_t chain, const NetdevFilter *f) {
+        FloorNode *x;
+
+        if (!streq(f->kind, "u32") || QOS_U32_NODE(f->handle) == 0)
+                return 0;
+        view_del(v, chain, f);
+        if (v->n_nodes >= v->n_heads && view_rehash(v, v->n_heads * 2) < 0)
+                return -ENOMEM;
+        if (v->free_slot != 0) {
+                x = &v->slots[v->free_slot - 1];
+                v->free_slot = x->next[FLOOR_IDX_KEY];
+        } else {
+                if (v->n_slots == v->n_alloc) {
+                        uint32_t n = MAX(v->n_alloc * 2, FLOOR_VIEW_HEADS_MIN);
+                        FloorNode *slots = reallocarray(v->slots, n, sizeof *slots);
+
+                        if (!slots)
+                                return -ENOMEM;
+                        v->slots = slots;
+                        v->n_alloc = n;
+                }
+                x = &v->slots[v->n_slots++];
+        }
+        *x = (FloorNode) {
+                .chain = chain,
+                .handle = f->handle,
+                .classid = f->u32.classid,
+                .prio = f->prio,
+                .protocol = f->protocol,
+                .terminal = f->u32.terminal,
+        };
+        x->is_mac = qos_mac_from_keys(f->u32.keys, f->u32.n_keys, x->mac);
+        view_link(v, x);
+        v->n_nodes++;
+        return 0;
+}
+
+static void mirror_drop(FloorView **p) {
+        FloorView *v = *p;
+
+        *p = v->next;
+        view_free(v);
+}
+
+static void mirror_drop_all(FloorMirror *m) {
+        while (m->views)
+                mirror_drop(&m->views);
+}
+
+static void mirror_event(const NetdevTcEvent *e, void *userdata) {
+        FloorMirror *m = userdata;
+
+        if (e->type == NETDEV_TC_EVENT_LOST) {
+                mirror_drop_all(m);
+                return;
+        }
+        for (FloorView **p = &m->views; *p;) {
+                FloorView *v = *p;
+                bool drop = false;
+
+                if (v->ifindex != e->ifindex) {
+                        p = &v->next;
+                        continue;
+                }
+                switch (e->type) {
+                case NETDEV_TC_EVENT_FILTER_NEW:
+                        drop = e->parent == v->parent && view_put(v, e->chain, &e->filter) < 0;
+                        break;
+                case NETDEV_TC_EVENT_FILTER_DEL:
+                        if (e->parent != v->parent)
+                                break;
+                        /* A whole instance, chain or u32 table (with its nodes), or a node. */
+                        if (QOS_U32_NODE(e->filter.handle) == 0)
+                                drop = true;
+                        else if (streq(e->filter.kind, "u32"))
+                                view_del(v, e->chain, &e->filter);
+                        break;
+                case NETDEV_TC_EVENT_CHAIN_DEL:
+                        drop = e->parent == v->parent;
+                        break;
+                case NETDEV_TC_EVENT_QDISC_DEL:
+                        /* The qdisc the filters are attached to (qdisc handles are unique on a link). */
+                        drop = e->handle == QOS_HANDLE(QOS_HANDLE_MAJ(v->parent), 0);
+                        break;
+                default:
+                        drop = true;
+                        break;
+                }
+                if (drop)
+                        mirror_drop(p);
+                else
+                        p = &v->next;
+        }
+}
+
+static void floor_view_release(FloorView *v) {
+        if (v && !v->cached)
+                view_free(v);
+}
+
+/* The u32 nodes at 1: of the bridge as they are now. Release it before the next request. */
+static int floor_view_get(const NetdevLink *br, FloorView **ret, NhReply *reply) {
+        _cleanup_free_ NetdevChainFilter *f = NULL;
+        FloorMirror *m = &floor_mirror;
+        FloorView *v;
+        size_t n = 0;
+        int r;
+
+        if (!m->monitor && !m->no_monitor) {
+                r = netdev_tc_monitor_new(&m->monitor);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot follow the kernel's tc notifications, every floor "
+                                             "request will read all filters of its bridge: %m");
+                        m->no_monitor = true;
+                }
+        }
+        if (m->monitor) {
+                r = netdev_tc_monitor_drain(m->monitor, mirror_event, m);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot read the kernel's tc notifications any more, every "
+                                             "floor request will read all filters of its bridge: %m");
+                        m->monitor = netdev_tc_monitor_free(m->monitor);
+                        m->no_monitor = true;
+                        mirror_drop_all(m);
+                }
+        }
+        for (v = m->views; v; v = v->next)
+                if (v->ifindex == br->ifindex && v->parent == QOS_ROOT_QDISC) {
+                        *ret = v;
+                        return 0;
+                }
+
+        /* Changes from now on are in the notifications the next request reads: applied to this
+         * dump they end where the kernel is, node by node. */
+        r = netdev_filter_list_chains(br->ifindex, QOS_ROOT_QDISC, &f, &n);
+        if (r < 0)
+                return reply_error(reply, r, "cannot list the filters of %s: %s", br->name, strerror(-r));
+        v = view_new(br->ifindex, QOS_ROOT_QDISC);
+        if (!v)
+                return reply_error(reply, ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+                if (view_put(v, f[i].chain, &f[i].filter) < 0) {
+                        view_free(v);
+                        return reply_error(reply, ENOMEM, "out of memory");
+                }
+        if (m->monitor) {
+                v->cached = true;
+                v->next = m->views;
+                m->views = v;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* A node of the MAC table at the floor filters' priority, matching every protocol. */
+static bool is_floor_node(const FloorNode *x) {
+        return x->prio == QOS_FLOOR_FILTER_PRIO && x->protocol == QOS_ETH_P_ALL &&
+               QOS_U32_HTID(x->handle) == QOS_MAC_TABLE_HTID && QOS_U32_NODE(x->handle) != 0;
+}
+
+/* The order of a filter dump, for the nodes of one table: the first of several is the one a dump
+ * showed first. */
+static bool dumped_before(const FloorNode *a, const FloorNode *b) {
+        return a->handle != b->handle ? a->handle < b->handle : a->chain < b->chain;
+}
+
+/* The MAC table 1: with its 256 buckets, read by handle. */
+static int check_mac_table(const NetdevLink *br, NhReply *reply) {
+        NetdevFilter t;
+        int r;
+
+        r = netdev_filter_get(br->ifindex, QOS_ROOT_QDISC, QOS_FLOOR_FILTER_PRIO, QOS_ETH_P_ALL, "u32",
+                              QOS_MAC_TABLE, &t);
+        /* ENOENT: no such table or no instance at that priority; EINVAL: one of another kind or
+         * protocol there, or no qdisc 1: */
+        if (r == -ENOENT || r == -EINVAL ||
+            (r >= 0 && (t.handle != QOS_MAC_TABLE || t.u32.divisor != QOS_MAC_TABLE_BUCKETS)))
+                return reply_error(reply, ENOENT, "bridge %s has no u32 MAC table 1:", br->name);
+        if (r < 0)
+                return reply_error(reply, r, "cannot read the u32 MAC table of %s: %s", br->name,
+                                   strerror(-r));
+        return 0;
+}
+
+/* What FLOOR_ADD finds among the floor nodes (is_floor_node()) of a bridge, from its copy of them:
+ * the MAC's bucket, the MAC's nodes and the class' nodes, never all of them. */
+typedef struct FloorScan {
+        uint32_t other_class; /* a node of another class matches the MAC (the first a dump shows) */
+        uint32_t keep;        /* the MAC's node of the class in its bucket: a repeated request */
+        uint32_t *stale;      /* the other nodes of the class: the MAC changed */
+        size_t n_stale;
+        uint64_t used[(QOS_U32_NODE_MAX + 1) / 64]; /* node numbers taken in the MAC's bucket */
+} FloorScan;
+
+static int floor_scan(const FloorView *v, uint32_t classid, const uint8_t mac[static 6], FloorScan *ret) {
+        const unsigned bucket = qos_mac_bucket(mac);
+        const uint32_t bucket_handle = QOS_U32_HANDLE(QOS_MAC_TABLE_HTID, bucket, 0);
+        const FloorNode *other = NULL, *keep = NULL;
+        size_t n = 0;
+
+        *ret = (FloorScan) {};
+        for (const FloorNode *x = view_first(v, FLOOR_IDX_MAC, mac_hash(mac)); x;
+             x = view_next(v, x, FLOOR_IDX_MAC))
+                if (is_floor_node(x) && x->is_mac && memcmp(x->mac, mac, 6) == 0 &&
+                    x->classid != classid && (!other || dumped_before(x, other)))
+                        other = x;
+        if (other) {
+                ret->other_class = other->classid;
+                return 0;
+        }
+
+        for (const FloorNode *x = view_first(v, FLOOR_IDX_BUCKET, bucket_hash(bucket_handle)); x;
+             x = view_next(v, x, FLOOR_IDX_BUCKET)) {
+                if (!is_floor_node(x) || QOS_U32_BUCKET(x->handle) != bucket)
+                        continue;
+                ret->used[QOS_U32_NODE(x->handle) / 64] |= UINT64_C(1) << (QOS_U32_NODE(x->handle) % 64);
+                if (x->classid == classid && x->is_mac && memcmp(x->mac, mac, 6) == 0 && x->terminal &&
+                    (!keep || dumped_before(x, keep)))
+                        keep = x;
+        }
+        ret->keep = keep ? keep->handle : 0;
+
+        for (const FloorNode *x = view_first(v, FLOOR_IDX_CLASS, class_hash(classid)); x;
+             x = view_next(v, x, FLOOR_IDX_CLASS))
+                n++;
+        ret->stale = new0(uint32_t, n + 1);
+        if (!ret->stale)
+                return -ENOMEM;
+        for (const FloorNode *x = view_first(v, FLOOR_IDX_CLASS, class_hash(classid)); x;
+             x = view_next(v, x, FLOOR_IDX_CLASS))
+                if (is_floor_node(x) && x->classid == classid && x != keep)
+                        ret->stale[ret->n_stale++] = x->handle;
+        return 0;
+}
+
 static int handle_floor_add(const Acl *acl, const NhQosFloor *f, NhReply *reply) {
-        _cleanup_free_ NetdevFilter *filters = NULL;
         _cleanup_free_ uint32_t *stale = NULL;
         const uint32_t classid = QOS_FLOOR_CLASS(f->class_id);
         const unsigned bucket = qos_mac_bucket(f->mac);
-        uint64_t used[(QOS_U32_NODE_MAX + 1) / 64] = {};
         char m[ETHER_ADDR_STR_MAX], w[WHY_MAX], h[HANDLE_STR_MAX];
-        size_t n = 0, n_stale = 0;
+        size_t n_stale = 0;
         uint32_t keep = 0, node = 0;
-        bool have_table = false, created;
+        bool created;
+        FloorScan scan;
+        FloorView *view;
         EtherAddr mac;
         NetdevLink br;
         NetdevU32 u;
@@ -721,36 +1155,22 @@ static int handle_floor_add(const Acl *acl, const NhQosFloor *f, NhReply *reply)
                 return r;
         undo = (Undo) { .ifindex = br.ifindex, .ifname = f->ifname, .bridge = true };
 
-        r = netdev_filter_list(br.ifindex, QOS_ROOT_QDISC, &filters, &n);
+        r = floor_view_get(&br, &view, reply);
         if (r < 0)
-                return reply_error(reply, r, "cannot list the filters of %s: %s", f->ifname, strerror(-r));
-        stale = new0(uint32_t, n + 1);
-        if (!stale)
-                return reply_error(reply, ENOMEM, "out of memory");
-        for (size_t i = 0; i < n; i++) {
-                const NetdevFilter *x = &filters[i];
-                uint8_t xmac[6];
-                bool is_mac;
-
-                if (is_mac_table(x) && x->u32.divisor == QOS_MAC_TABLE_BUCKETS)
-                        have_table = true;
-                if (!is_floor_node(x))
-                        continue;
-                is_mac = qos_mac_from_keys(x->u32.keys, x->u32.n_keys, xmac);
-                if (QOS_U32_BUCKET(x->handle) == bucket)
-                        used[QOS_U32_NODE(x->handle) / 64] |= UINT64_C(1) << (QOS_U32_NODE(x->handle) % 64);
-                if (x->u32.classid == classid) {
-                        if (is_mac && memcmp(xmac, f->mac, 6) == 0 && QOS_U32_BUCKET(x->handle) == bucket &&
-                            x->u32.terminal && keep == 0)
-                                keep = x->handle; /* already there: a repeated request */
-                        else
-                                stale[n_stale++] = x->handle; /* the MAC changed */
-                } else if (is_mac && memcmp(xmac, f->mac, 6) == 0)
-                        return reply_error(reply, EEXIST, "frames to %s already go to class %s on bridge %s",
-                                           m, handle_str(x->u32.classid, h), f->ifname);
-        }
-        if (!have_table)
-                return reply_error(reply, ENOENT, "bridge %s has no u32 MAC table 1:", f->ifname);
+                return r;
+        r = floor_scan(view, classid, f->mac, &scan);
+        floor_view_release(view);
+        if (r < 0)
+                return reply_error(reply, r, "out of memory");
+        stale = scan.stale;
+        n_stale = scan.n_stale;
+        keep = scan.keep;
+        if (scan.other_class != 0)
+                return reply_error(reply, EEXIST, "frames to %s already go to class %s on bridge %s", m,
+                                   handle_str(scan.other_class, h), f->ifname);
+        r = check_mac_table(&br, reply);
+        if (r < 0)
+                return r;
 
         r = ensure_class(br.ifindex, f->ifname, QOS_ROOT_CLASS, classid, &f->shape, &created, reply);
         if (r < 0)
@@ -764,7 +1184,7 @@ static int handle_floor_add(const Acl *acl, const NhQosFloor *f, NhReply *reply)
         if (keep == 0) {
                 /* The lowest node free in the MAC's bucket; node 0 names the bucket itself. */
                 for (uint32_t i = 1; i <= QOS_U32_NODE_MAX && node == 0; i++)
-                        if (!(used[i / 64] & (UINT64_C(1) << (i % 64))))
+                        if (!(scan.used[i / 64] & (UINT64_C(1) << (i % 64))))
                                 node = i;
                 if (node == 0) {
                         reply_error(reply, ENOSPC, "bucket %02x of the u32 MAC table of %s is full", bucket,
@@ -810,10 +1230,24 @@ fail:
         return -(int) reply->error;
 }
 
+typedef struct FloorFilter {
+        uint32_t chain, handle;
+        uint16_t protocol;
+} FloorFilter;
+
+static int floor_filter_compare(const void *a, const void *b) {
+        const FloorFilter *x = a, *y = b;
+
+        if (x->handle != y->handle)
+                return x->handle < y->handle ? -1 : 1;
+        return x->chain < y->chain ? -1 : x->chain > y->chain;
+}
+
 static int handle_floor_remove(const Acl *acl, const NhQosFloor *f, NhReply *reply) {
-        _cleanup_free_ NetdevFilter *filters = NULL;
+        _cleanup_free_ FloorFilter *filters = NULL;
         const uint32_t classid = QOS_FLOOR_CLASS(f->class_id);
         char w[WHY_MAX], h[HANDLE_STR_MAX];
+        FloorView *view;
         NetdevLink br;
         size_t n = 0;
         int r;
@@ -822,14 +1256,29 @@ static int handle_floor_remove(const Acl *acl, const NhQosFloor *f, NhReply *rep
         if (r < 0)
                 return r;
 
-        /* Filters first: the kernel keeps a class that filters point to. */
-        r = netdev_filter_list(br.ifindex, QOS_ROOT_QDISC, &filters, &n);
+        /* Filters first: the kernel keeps a class that filters point to. Every u32 node at 1: with
+         * the class' flowid, whatever its table or protocol, from the bridge's copy of them. */
+        r = floor_view_get(&br, &view, reply);
         if (r < 0)
-                return reply_error(reply, r, "cannot list the filters of %s: %s", f->ifname, strerror(-r));
+                return r;
+        for (const FloorNode *x = view_first(view, FLOOR_IDX_CLASS, class_hash(classid)); x;
+             x = view_next(view, x, FLOOR_IDX_CLASS))
+                n++;
+        filters = new0(FloorFilter, n + 1);
+        n = 0;
+        if (filters)
+                for (const FloorNode *x = view_first(view, FLOOR_IDX_CLASS, class_hash(classid)); x;
+                     x = view_next(view, x, FLOOR_IDX_CLASS))
+                        if (x->prio == QOS_FLOOR_FILTER_PRIO && x->classid == classid)
+                                filters[n++] = (FloorFilter) {
+                                        .chain = x->chain, .handle = x->handle, .protocol = x->protocol,
+                                };
+        floor_view_release(view);
+        if (!filters)
+                return reply_error(reply, ENOMEM, "out of memory");
+        /* In the order of a dump: it decides which go when one cannot. */
+        qsort(filters, n, sizeof *filters, floor_filter_compare);
         for (size_t i = 0; i < n; i++) {
-                if (!streq(filters[i].kind, "u32") || filters[i].prio != QOS_FLOOR_FILTER_PRIO ||
-                    QOS_U32_NODE(filters[i].handle) == 0 || filters[i].u32.classid != classid)
-                        continue;
                 r = netdev_filter_delete(br.ifindex, QOS_ROOT_QDISC, QOS_FLOOR_FILTER_PRIO,
                                          filters[i].protocol, "u32", filters[i].handle);
                 if (r < 0 && r != -ENOENT)

@@ -28,7 +28,9 @@
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/pkt_cls.h>
+#include <linux/filter.h>
 #include <linux/tc_act/tc_mirred.h>
+#include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -1788,4 +1790,318 @@ finish:
                 return r;
         *ret_caps = caps;
         return 0;
+}
+
+/* Targeted reads: one RTM_GET* request without NLM_F_DUMP, which the kernel answers with the one
+ * object it names (or an error), then the ack. What they cost does not depend on how many other
+ * qdiscs or filters the link has, unlike the dumps above. */
+
+static int get_ack_cb(struct nl_msg *msg, void *userdata) {
+        bool *acked = userdata;
+
+        *acked = true;
+        return NL_STOP;
+}
+
+/* d->items gets the object (malloc'ed), -ENOENT when the kernel sent none. */
+static int tc_get(int get_type, uint32_t parent, uint32_t handle, uint32_t info, const char *kind,
+                  TcDump *d) {
+        _cleanup_(rtnl_close) Rtnl n = {};
+        _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
+        _cleanup_(nl_cb_putp) struct nl_cb *cb = NULL;
+        struct nl_cb *socket_cb;
+        bool acked = false;
+        int r;
+
+        if (d->ifindex <= 0)
+                return -EINVAL;
+        r = tc_open(&n);
+        if (r < 0)
+                return r;
+        /* NLM_F_ECHO: the kernel answers some gets (qdiscs, classes) as it announces a change, to
+         * the RTNLGRP_TC listeners, and to the requester only when it asks for an echo. */
+        msg = tc_msg_new(get_type, NLM_F_ECHO, d->ifindex, parent, handle, info);
+        if (!msg)
+                return -ENOMEM;
+        if (kind && nla_put_string(msg, TCA_KIND, kind) < 0)
+                return -EMSGSIZE;
+        r = nl_send_auto(n.sk, msg); /* NLM_F_REQUEST | NLM_F_ACK */
+        if (r < 0)
+                return nlerr_to_errno(r);
+
+        socket_cb = nl_socket_get_cb(n.sk);
+        cb = socket_cb ? nl_cb_clone(socket_cb) : NULL;
+        nl_cb_put(socket_cb);
+        if (!cb)
+                return -ENOMEM;
+        if (nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_cb, d) < 0 ||
+            nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, get_ack_cb, &acked) < 0)
+                return -ENOMEM;
+        /* The object and the ack come in two datagrams. */
+        do
+                r = nl_recvmsgs(n.sk, cb);
+        while (r >= 0 && !acked && d->error == 0);
+        r = rtnl_result(&n, r);
+        if (r >= 0 && d->error < 0)
+                r = d->error;
+        if (r >= 0 && d->n == 0)
+                r = -ENOENT;
+        if (r < 0)
+                d->items = mfree(d->items);
+        return r;
+}
+
+int netdev_qdisc_get(int ifindex, uint32_t parent, NetdevQdisc *ret) {
+        TcDump d = {
+                .type = RTM_NEWQDISC, .ifindex = ifindex, .size = sizeof(NetdevQdisc), .parse = parse_qdisc,
+        };
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = tc_get(RTM_GETQDISC, parent, 0, 0, NULL, &d);
+        if (r < 0)
+                return r;
+        *ret = *(NetdevQdisc *) d.items;
+        free(d.items);
+        return 0;
+}
+
+int netdev_filter_get(int ifindex, uint32_t parent, uint16_t prio, uint16_t protocol, const char *kind,
+                      uint32_t handle, NetdevFilter *ret) {
+        TcDump d = {
+                .type = RTM_NEWTFILTER,
+                .ifindex = ifindex,
+                .size = sizeof(NetdevFilter),
+                .parse = parse_filter,
+        };
+        int r;
+
+        if (!ret || prio == 0)
+                return -EINVAL;
+        r = tc_get(RTM_GETTFILTER, parent, handle, tc_info(prio, protocol), kind, &d);
+        if (r < 0)
+                return r;
+        *ret = *(NetdevFilter *) d.items;
+        free(d.items);
+        return 0;
+}
+
+static uint32_t parse_chain(struct nlattr **tb) {
+        if (!tb[TCA_CHAIN] || nla_len(tb[TCA_CHAIN]) < (int) sizeof(uint32_t))
+                return 0;
+        return nla_get_u32(tb[TCA_CHAIN]);
+}
+
+static void parse_chain_filter(const struct tcmsg *t, struct nlattr **tb, void *item) {
+        NetdevChainFilter *f = item;
+
+        f->chain = parse_chain(tb);
+        parse_filter(t, tb, &f->filter);
+}
+
+int netdev_filter_list_chains(int ifindex, uint32_t parent, NetdevChainFilter **ret, size_t *ret_n) {
+        TcDump d = {
+                .type = RTM_NEWTFILTER,
+                .ifindex = ifindex,
+                .size = sizeof(NetdevChainFilter),
+                .parse = parse_chain_filter,
+        };
+
+        return tc_dump(RTM_GETTFILTER, parent, &d, (void **) ret, ret_n);
+}
+
+/* Notifications */
+
+/* Room for notifications that pile up between two requests (the helper reads them only then):
+ * past it the kernel drops them and says so (ENOBUFS), and everything learnt from them goes. */
+#define TC_MONITOR_RCVBUF (4 * 1024 * 1024)
+#define TC_MONITOR_BUF (64 * 1024)
+
+struct NetdevTcMonitor {
+        int fd;
+        uint8_t *buf;
+};
+
+NetdevTcMonitor *netdev_tc_monitor_free(NetdevTcMonitor *m) {
+        if (!m)
+                return NULL;
+        safe_close(m->fd);
+        free(m->buf);
+        free(m);
+        return NULL;
+}
+
+/* Only what the monitor reports gets queued: new links, qdiscs and classes (a few per change,
+ * many on a busy host) stay in the kernel. Each notification is an skb of its own; the classic BPF
+ * loads the 16-bit nlmsg_type in network byte order. */
+static const struct sock_filter monitor_filter[] = {
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_type)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 5, 0), /* htons(RTM_DELLINK), set at run time */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 4, 0), /* RTM_NEWTFILTER */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0), /* RTM_DELTFILTER */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 2, 0), /* RTM_DELQDISC */
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0), /* RTM_DELCHAIN */
+        BPF_STMT(BPF_RET | BPF_K, 0),
+        BPF_STMT(BPF_RET | BPF_K, UINT32_MAX),
+};
+
+static void monitor_attach_filter(int fd) {
+        static const uint16_t types[] = {
+                RTM_DELLINK, RTM_NEWTFILTER, RTM_DELTFILTER, RTM_DELQDISC, RTM_DELCHAIN,
+        };
+        struct sock_filter code[ELEMENTSOF(monitor_filter)];
+        struct sock_fprog prog = { .len = ELEMENTSOF(code), .filter = code };
+
+        memcpy(code, monitor_filter, sizeof code);
+        for (size_t i = 0; i < ELEMENTSOF(types); i++)
+                code[1 + i].k = htons(types[i]);
+        /* Best effort: without it the monitor just reads and skips more. */
+        (void) setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+}
+
+int netdev_tc_monitor_new(NetdevTcMonitor **ret) {
+        static const int groups[] = { RTNLGRP_TC, RTNLGRP_LINK };
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+        NetdevTcMonitor *m;
+        int size = TC_MONITOR_RCVBUF, r;
+
+        if (!ret)
+                return -EINVAL;
+        m = new0(NetdevTcMonitor, 1);
+        if (!m)
+                return -ENOMEM;
+        m->fd = -EBADF;
+        m->buf = malloc(TC_MONITOR_BUF);
+        if (!m->buf) {
+                netdev_tc_monitor_free(m);
+                return -ENOMEM;
+        }
+        m->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+        if (m->fd < 0)
+                goto fail;
+        monitor_attach_filter(m->fd);
+        if (bind(m->fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                goto fail;
+        for (size_t i = 0; i < ELEMENTSOF(groups); i++)
+                if (setsockopt(m->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i], sizeof groups[i]) < 0)
+                        goto fail;
+        /* Beyond rmem_max with CAP_NET_ADMIN; else what rmem_max allows. */
+        if (setsockopt(m->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
+                (void) setsockopt(m->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+        *ret = m;
+        return 0;
+
+fail:
+        r = -errno;
+        netdev_tc_monitor_free(m);
+        return r;
+}
+
+static void monitor_tc_message(const struct nlmsghdr *h, NetdevTcEventFunc cb, void *userdata) {
+        struct nlattr *tb[TCA_MAX + 1];
+        const struct tcmsg *t;
+        NetdevTcEvent e = {};
+
+        if (h->nlmsg_type != RTM_NEWTFILTER && h->nlmsg_type != RTM_DELTFILTER &&
+            h->nlmsg_type != RTM_DELQDISC && h->nlmsg_type != RTM_DELCHAIN)
+                return;
+        if (nlmsg_parse((struct nlmsghdr *) h, sizeof *t, tb, TCA_MAX, NULL) < 0) {
+                /* Something about tc that cannot be read: nothing can be trusted any more. */
+                cb(&(NetdevTcEvent) { .type = NETDEV_TC_EVENT_LOST }, userdata);
+                return;
+        }
+        t = nlmsg_data(h);
+        e.ifindex = t->tcm_ifindex;
+        e.parent = t->tcm_parent;
+        e.handle = t->tcm_handle;
+        e.chain = parse_chain(tb);
+        switch (h->nlmsg_type) {
+        case RTM_NEWTFILTER:
+        case RTM_DELTFILTER:
+                e.type = h->nlmsg_type == RTM_NEWTFILTER ? NETDEV_TC_EVENT_FILTER_NEW
+                                                         : NETDEV_TC_EVENT_FILTER_DEL;
+                parse_filter(t, tb, &e.filter);
+                break;
+        case RTM_DELQDISC:
+                e.type = NETDEV_TC_EVENT_QDISC_DEL;
+                break;
+        default:
+                e.type = NETDEV_TC_EVENT_CHAIN_DEL;
+                break;
+        }
+        cb(&e, userdata);
+}
+
+static void monitor_message(const struct nlmsghdr *h, NetdevTcEventFunc cb, void *userdata) {
+        switch (h->nlmsg_type) {
+        case RTM_DELLINK: {
+                const struct ifinfomsg *ifi = NLMSG_DATA(h);
+
+                if (h->nlmsg_len < NLMSG_LENGTH(sizeof *ifi))
+                        cb(&(NetdevTcEvent) { .type = NETDEV_TC_EVENT_LOST }, userdata);
+                else
+                        cb(&(NetdevTcEvent) { .type = NETDEV_TC_EVENT_LINK_DEL, .ifindex = ifi->ifi_index },
+                           userdata);
+                break;
+        }
+        case RTM_NEWTFILTER:
+        case RTM_DELTFILTER:
+        case RTM_DELQDISC:
+        case RTM_DELCHAIN:
+                if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct tcmsg)))
+                        cb(&(NetdevTcEvent) { .type = NETDEV_TC_EVENT_LOST }, userdata);
+                else
+                        monitor_tc_message(h, cb, userdata);
+                break;
+        case NLMSG_OVERRUN:
+                cb(&(NetdevTcEvent) { .type = NETDEV_TC_EVENT_LOST }, userdata);
+                break;
+        default:
+                break;
+        }
+}
+
+int netdev_tc_monitor_drain(NetdevTcMonitor *m, NetdevTcEventFunc cb, void *userdata) {
+        if (!m || !cb)
+                return -EINVAL;
+        for (;;) {
+                struct sockaddr_nl sa = {};
+                socklen_t salen = sizeof sa;
+                const struct nlmsghdr *h;
+                ssize_t n;
+                int left;
+
+                n = recvfrom(m->fd, m->buf, TC_MONITOR_BUF, MSG_DONTWAIT | MSG_TRUNC,
+                             (struct sockaddr *) &sa, &salen);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return 0;
+                        if (errno == ENOBUFS) {
+                                /* The kernel dropped some: the socket goes on with the next ones. */
+                                cb(&(NetdevTcEvent) { .type = NETDEV_TC_EVENT_LOST }, userdata);
+                                continue;
+                        }
+                        return -errno;
+                }
+                if (sa.nl_pid != 0) /* only the kernel speaks for the kernel */
+                        continue;
+                if ((size_t) n > TC_MONITOR_BUF) {
+                        /* Cut short: a link's message can be that big, a tc one of ours cannot. What is
+                         * in the buffer is the beginning of one message. */
+                        h = (const struct nlmsghdr *) m->buf;
+                        if (h->nlmsg_type == RTM_NEWLINK)
+                                continue;
+                        if (h->nlmsg_type == RTM_DELLINK)
+                                monitor_message(h, cb, userdata);
+                        else
+                                cb(&(NetdevTcEvent) { .type = NETDEV_TC_EVENT_LOST }, userdata);
+                        continue;
+                }
+                left = (int) n;
+                for (h = (const struct nlmsghdr *) m->buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left))
+                        monitor_message(h, cb, userdata);
+        }
 }

@@ -209,3 +209,55 @@ int netdev_ifb_create(const char *ifname);
 /* What the kernel offers for QoS (QosCap bits), found by creating each object on a scratch link
  * (QOS_PROBE_IFNAME: an IFB, or a veth pair where there is no ifb) that is deleted again. */
 int netdev_qos_probe(unsigned *ret_caps);
+
+/* Targeted reads: one object, named by where it is, at a cost that does not grow with the number
+ * of other qdiscs or filters (the kernel looks it up instead of walking everything, as for a dump).
+ * -ENOENT when there is none, -ENODEV for a missing link.
+ * netdev_qdisc_get(): the qdisc at parent (QOS_TC_H_ROOT, QOS_TC_H_INGRESS, or a class: its leaf);
+ * -EINVAL for one a dump leaves out too (the noop qdisc of a link never up, hidden ones). The
+ * kernel answers it the way it announces a change: other RTNLGRP_TC listeners see it as well.
+ * netdev_filter_get(): one filter of chain 0 at parent/prio/protocol (kind, when set, must match;
+ * the kernel says -EINVAL when it does not, when prio has another protocol there, or when there is
+ * no qdisc at parent); for u32 a node's full handle, or a hash table's (node 0). */
+int netdev_qdisc_get(int ifindex, uint32_t parent, NetdevQdisc *ret);
+int netdev_filter_get(int ifindex, uint32_t parent, uint16_t prio, uint16_t protocol, const char *kind,
+                      uint32_t handle, NetdevFilter *ret);
+
+/* netdev_filter_list(), with the chain each filter is in. */
+typedef struct NetdevChainFilter {
+        uint32_t chain;
+        NetdevFilter filter;
+} NetdevChainFilter;
+int netdev_filter_list_chains(int ifindex, uint32_t parent, NetdevChainFilter **ret, size_t *ret_n);
+
+/* The kernel's notifications of tc changes (RTNLGRP_TC) and of links going (RTNLGRP_LINK), for a
+ * copy of kernel state kept current without dumping it again. Events that take more along than
+ * they name (a whole classifier instance, a u32 table, a chain, a qdisc, a link) are reported as
+ * such: what went with them is for the reader to drop. */
+typedef enum NetdevTcEventType {
+        NETDEV_TC_EVENT_FILTER_NEW, /* ifindex, parent, chain, filter: added or changed */
+        NETDEV_TC_EVENT_FILTER_DEL, /* ifindex, parent, chain, filter: deleted. Handle 0: the whole
+                                     * classifier instance (prio) or chain; a u32 table: its nodes too */
+        NETDEV_TC_EVENT_CHAIN_DEL,  /* ifindex, parent, chain: a filter chain and its filters */
+        NETDEV_TC_EVENT_QDISC_DEL,  /* ifindex, parent, handle: a qdisc, with the filters at it and at
+                                     * its classes */
+        NETDEV_TC_EVENT_LINK_DEL,   /* ifindex: a link gone (or moved to another namespace), all of it */
+        NETDEV_TC_EVENT_LOST,       /* notifications were lost or unreadable: forget what they told */
+} NetdevTcEventType;
+
+typedef struct NetdevTcEvent {
+        NetdevTcEventType type;
+        int ifindex;
+        uint32_t parent, handle, chain;
+        NetdevFilter filter; /* FILTER_* */
+} NetdevTcEvent;
+
+typedef struct NetdevTcMonitor NetdevTcMonitor;
+typedef void (*NetdevTcEventFunc)(const NetdevTcEvent *e, void *userdata);
+
+/* Subscribes at once: every change from then on is reported by the next drain. */
+int netdev_tc_monitor_new(NetdevTcMonitor **ret);
+NetdevTcMonitor *netdev_tc_monitor_free(NetdevTcMonitor *m);
+/* Calls cb for each notification received since the last drain, in the kernel's order; does not
+ * wait for more. A negative errno when the socket failed (the caller should give it up). */
+int netdev_tc_monitor_drain(NetdevTcMonitor *m, NetdevTcEventFunc cb, void *userdata);

@@ -1236,6 +1236,113 @@ static void test_bridge_refusals(void) {
         assert_no_links_left();
 }
 
+/* The helper keeps a copy of a bridge's floor filters between requests, current through the
+ * kernel's notifications: changes made behind its back must count as if it had dumped the filters. */
+
+static void add_foreign_node(const char *bridge, uint32_t handle, const EtherAddr *mac, uint16_t class_id) {
+        NetdevU32 u = {
+                .hash = qos_mac_bucket_table(mac->bytes),
+                .terminal = true,
+                .classid = QOS_FLOOR_CLASS(class_id),
+                .n_keys = QOS_MAC_KEYS,
+        };
+
+        qos_mac_keys(mac->bytes, u.keys);
+        g_assert_cmpint(netdev_u32_add(lookup(bridge).ifindex, QOS_ROOT_QDISC, QOS_FLOOR_FILTER_PRIO,
+                                       ETH_P_ALL, handle, &u, true),
+                        ==, 0);
+}
+
+static void delete_node(const char *bridge, uint32_t handle) {
+        g_assert_cmpint(netdev_filter_delete(lookup(bridge).ifindex, QOS_ROOT_QDISC, QOS_FLOOR_FILTER_PRIO,
+                                             ETH_P_ALL, "u32", handle),
+                        ==, 0);
+}
+
+/* Plugs f into vbbr2, where the floors then add up to sum; *p: the bridge's plan for that sum. */
+static void plug(const Helper *h, const Bandwidth *net, Floor *f, uint64_t sum, QosBridgePlan *p) {
+        QosFloorPlan fp = floor_plan(net, f);
+        QosHtbParams def;
+        NhRequest req;
+
+        qos_plan_default_class(&net->inbound, sum, &def);
+        req = floor_add_request("vbbr2", f->class_id, &fp, p->leaf, &def);
+        call_ok(h, &req, NULL, 0);
+        *p = bridge_plan(net, sum);
+}
+
+static void test_bridge_changed_behind_back(void) {
+        Bandwidth net = { .inbound = rate(1000, 0, 0, 0) };
+        Floor floors[] = {
+                { .class_id = 3, .mac = { { 0x52, 0x54, 0x00, 0x11, 0x22, 0xe5 } }, .floor = 200 },
+                { .class_id = 4, .mac = { { 0x52, 0x54, 0x00, 0x33, 0x44, 0x07 } }, .floor = 100 },
+                { .class_id = 5, .mac = { { 0x52, 0x54, 0x00, 0x55, 0x66, 0xe5 } }, .floor = 50 },
+        };
+        const EtherAddr other = { { 0x52, 0x54, 0x00, 0x77, 0x88, 0x33 } };
+        QosBridgePlan p;
+        NhRequest req;
+        Helper h = {};
+
+        helper_start(&h, "");
+        learn_caps(&h);
+        p = bridge_plan(&net, 0);
+        bridge_create(&h, "vbbr2");
+        req = bridge_request("vbbr2", &p);
+        call_ok(&h, &req, NULL, 0);
+        plug(&h, &net, &floors[0], floor_sum(floors, 1), &p);
+        plug(&h, &net, &floors[1], floor_sum(floors, 2), &p);
+        assert_bridge_tree("vbbr2", &p, floors, 2);
+
+        /* Someone else sends the third MAC to class 1:9: refused as if the helper had dumped. */
+        add_foreign_node("vbbr2", QOS_U32_HANDLE(1, 0xe5, 2), &floors[2].mac, 9);
+        {
+                QosFloorPlan fp = floor_plan(&net, &floors[2]);
+
+                req = floor_add_request("vbbr2", floors[2].class_id, &fp, p.leaf, NULL);
+                call_fails(&h, &req, EEXIST, "frames to 52:54:00:55:66:e5 already go to class 1:9");
+        }
+        /* Gone again: the MAC gets the node number it freed. */
+        delete_node("vbbr2", QOS_U32_HANDLE(1, 0xe5, 2));
+        plug(&h, &net, &floors[2], floor_sum(floors, 3), &p);
+        assert_bridge_tree("vbbr2", &p, floors, 3);
+        g_assert_cmphex(filter_handle_of("vbbr2", 5), ==, QOS_U32_HANDLE(1, 0xe5, 2));
+
+        /* A class' node deleted behind the helper's back: a repeated plug puts it back. */
+        delete_node("vbbr2", QOS_U32_HANDLE(1, 0xe5, 1));
+        plug(&h, &net, &floors[0], floor_sum(floors, 3), &p);
+        assert_bridge_tree("vbbr2", &p, floors, 3);
+        g_assert_cmphex(filter_handle_of("vbbr2", 3), ==, QOS_U32_HANDLE(1, 0xe5, 1));
+
+        /* A second node for class 1:4 in another bucket: a plug of 1:4 removes it, and so does an
+         * unplug (the kernel refuses to delete a class a filter still points to). */
+        add_foreign_node("vbbr2", QOS_U32_HANDLE(1, 0x33, 1), &other, 4);
+        plug(&h, &net, &floors[1], floor_sum(floors, 3), &p);
+        assert_bridge_tree("vbbr2", &p, floors, 3);
+        add_foreign_node("vbbr2", QOS_U32_HANDLE(1, 0x33, 7), &other, 4);
+        p = bridge_plan(&net, floor_sum(floors, 1) + floors[2].floor);
+        req = floor_remove_request("vbbr2", 4, &p.default_class);
+        call_ok(&h, &req, NULL, 0);
+        {
+                Floor left[] = { floors[0], floors[2] };
+
+                assert_bridge_tree("vbbr2", &p, left, 2);
+        }
+
+        /* The root qdisc replaced behind the helper's back, with every filter: it starts over. */
+        g_assert_cmpint(netdev_qdisc_delete(lookup("vbbr2").ifindex, QOS_TC_H_ROOT, QOS_ROOT_QDISC, "htb"),
+                        ==, 0);
+        p = bridge_plan(&net, 0);
+        req = bridge_request("vbbr2", &p);
+        call_ok(&h, &req, NULL, 0);
+        plug(&h, &net, &floors[2], floors[2].floor, &p);
+        assert_bridge_tree("vbbr2", &p, &floors[2], 1);
+        g_assert_cmphex(filter_handle_of("vbbr2", 5), ==, QOS_U32_HANDLE(1, 0xe5, 1));
+
+        link_delete(&h, "vbbr2", NH_LINK_BRIDGE);
+        helper_stop(&h);
+        assert_no_links_left();
+}
+
 /* Traffic: frames the host sends into the bridge pass its root qdisc; the MAC table must put each
  * into the class of its destination MAC, every ethertype, and the rest into 1:2. */
 
@@ -1389,6 +1496,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/qos-netlink/macvtap", test_macvtap);
         g_test_add_func("/qos-netlink/bridge", test_bridge);
         g_test_add_func("/qos-netlink/bridge-refusals", test_bridge_refusals);
+        g_test_add_func("/qos-netlink/bridge-changed-behind-back", test_bridge_changed_behind_back);
         g_test_add_func("/qos-netlink/traffic", test_traffic);
 
         return g_test_run();
