@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "fileio.h"
 #include "i18n.h"
+#include "list.h"
 #include "log.h"
 #include "qos-driver.h"
 
@@ -70,19 +71,6 @@ size_t manager_count_active_domains(Manager *m) {
         return n;
 }
 
-static void manager_link_domain(Manager *m, Domain *d) {
-        d->next = m->domains;
-        m->domains = d;
-}
-
-static void manager_unlink_domain(Manager *m, Domain *d) {
-        for (Domain **p = &m->domains; *p; p = &(*p)->next)
-                if (*p == d) {
-                        *p = d->next;
-                        return;
-                }
-}
-
 static int domain_new(Manager *m, const Uuid *uuid, Domain **ret) {
         _cleanup_(domain_freep) Domain *d = calloc(1, sizeof *d);
 
@@ -100,7 +88,7 @@ static int domain_new(Manager *m, const Uuid *uuid, Domain **ret) {
 }
 
 static void domain_forget(Domain *d) {
-        manager_unlink_domain(d->manager, d);
+        LIST_REMOVE(d->manager->domains, d);
         domain_free(d);
 }
 
@@ -196,7 +184,7 @@ int domain_define_xml(Manager *m, const char *xml, Domain **ret, sd_bus_error *e
                 r = domain_new(m, &def->uuid, &d);
                 if (r < 0)
                         return r;
-                manager_link_domain(m, d);
+                LIST_PREPEND(m->domains, d);
         }
         domain_def_free(d->config);
         d->config = TAKE_PTR(def);
@@ -227,7 +215,7 @@ int domain_create_xml(Manager *m, const char *xml, sd_bus_message *call, sd_bus_
                 return r;
         /* Transient: started from this definition, only the live copy stays. */
         d->config = TAKE_PTR(def);
-        manager_link_domain(m, d);
+        LIST_PREPEND(m->domains, d);
         r = domain_start(d, call, true, error);
         d->config = domain_def_free(d->config);
         if (r < 0) {
@@ -371,7 +359,7 @@ static int load_config_file(Manager *m, const char *dir, const char *filename) {
         link = autostart_path(m, def->name);
         d->autostart = link && access(link, F_OK) == 0;
         d->config = TAKE_PTR(def);
-        manager_link_domain(m, d);
+        LIST_PREPEND(m->domains, d);
         return 0;
 }
 
@@ -419,7 +407,7 @@ int domain_adopt(Manager *m, DomainDef *live, Domain **ret) {
                 r = domain_new(m, &live->uuid, &d);
                 if (r < 0)
                         return r;
-                manager_link_domain(m, d); /* transient */
+                LIST_PREPEND(m->domains, d); /* transient */
         }
         d->live = live;
         *ret = d;

@@ -8,6 +8,7 @@
 #include "fileio.h"
 #include "i18n.h"
 #include "ifname.h"
+#include "list.h"
 #include "log.h"
 #include "netdev.h"
 #include "network-driver.h"
@@ -48,19 +49,6 @@ Network *manager_find_network_by_path(Manager *m, const char *path) {
                 if (streq(n->path, path))
                         return n;
         return NULL;
-}
-
-static void manager_link_network(Manager *m, Network *n) {
-        n->next = m->networks;
-        m->networks = n;
-}
-
-static void manager_unlink_network(Manager *m, Network *n) {
-        for (Network **p = &m->networks; *p; p = &(*p)->next)
-                if (*p == n) {
-                        *p = n->next;
-                        return;
-                }
 }
 
 static int network_new(Manager *m, const Uuid *uuid, Network **ret) {
@@ -295,7 +283,7 @@ int network_start(Network *n, sd_bus_error *error) {
 }
 
 static void network_forget(Network *n) {
-        manager_unlink_network(n->manager, n);
+        LIST_REMOVE(n->manager->networks, n);
         network_free(n);
 }
 
@@ -417,7 +405,7 @@ int network_define_xml(Manager *m, const char *xml, Network **ret, sd_bus_error 
                                 (void) unlink_durable(p);
                         return r;
                 }
-                manager_link_network(m, n);
+                LIST_PREPEND(m->networks, n);
         }
         network_def_free(n->config);
         n->config = TAKE_PTR(def);
@@ -447,7 +435,7 @@ int network_create_xml(Manager *m, const char *xml, Network **ret, sd_bus_error 
                 return r;
         /* A transient network starts from its definition and keeps only the live copy. */
         n->config = TAKE_PTR(def);
-        manager_link_network(m, n);
+        LIST_PREPEND(m->networks, n);
         r = network_start(n, error);
         n->config = network_def_free(n->config);
         if (r < 0) {
@@ -581,7 +569,7 @@ static int load_config_file(Manager *m, const char *dir, const char *filename) {
         link = autostart_path(m, def->name);
         n->autostart = link && access(link, F_OK) == 0;
         n->config = TAKE_PTR(def);
-        manager_link_network(m, n);
+        LIST_PREPEND(m->networks, n);
         return 0;
 }
 
@@ -623,7 +611,7 @@ static int load_status_file(Manager *m, const char *dir, const char *filename) {
                 r = network_new(m, &st->def->uuid, &n);
                 if (r < 0)
                         return r;
-                manager_link_network(m, n); /* transient */
+                LIST_PREPEND(m->networks, n); /* transient */
         }
         n->live = TAKE_PTR(st->def);
         n->bridge_created = st->bridge_created;
