@@ -142,7 +142,7 @@ static int parse_user_xml(Manager *m, const char *xml, DomainDef **ret, sd_bus_e
 
         unknown = domain_def_unknown_summary(def);
         if (!isempty(unknown))
-                log_object_internal(LOG_NOTICE, 0, "VIRTBUS_DOMAIN", def->name,
+                log_domain_def(LOG_NOTICE, 0, def,
                                     "Domain %s: keeping elements virtbus does not interpret: %s", def->name, unknown);
         *ret = TAKE_PTR(def);
         return 0;
@@ -189,7 +189,7 @@ int domain_define_xml(Manager *m, const char *xml, Domain **ret, sd_bus_error *e
         domain_def_free(d->config);
         d->config = TAKE_PTR(def);
 
-        log_object_internal(LOG_INFO, 0, "VIRTBUS_DOMAIN", d->config->name, "Domain %s defined.", d->config->name);
+        log_domain_def(LOG_INFO, 0, d->config, "Domain %s defined.", d->config->name);
         (void) domain_emit_event(d, DOMAIN_EVENT_DEFINED,
                                  is_new ? DOMAIN_EVENT_DEFINED_ADDED : DOMAIN_EVENT_DEFINED_UPDATED);
         *ret = d;
@@ -252,7 +252,7 @@ int domain_undefine(Domain *d, sd_bus_error *error) {
         if (r < 0)
                 return libvirt_error_setf(error, r, _("operation failed: cannot remove configuration of domain '%s': %s"),
                                           name, strerror(-r));
-        log_object_internal(LOG_INFO, 0, "VIRTBUS_DOMAIN", name, "Domain %s undefined.", name);
+        log_domain_def(LOG_INFO, 0, d->config, "Domain %s undefined.", name);
 
         (void) domain_emit_event(d, DOMAIN_EVENT_UNDEFINED, DOMAIN_EVENT_UNDEFINED_REMOVED);
         d->autostart = false;
@@ -307,6 +307,7 @@ int domain_set_interface_bandwidth(Domain *d, size_t live_i, const Bandwidth *li
 
 void domain_process_gone(Domain *d, int shutoff_reason, int event_detail) {
         _cleanup_free_ char *name = strdup(domain_current_def(d)->name);
+        Uuid uuid = domain_current_def(d)->uuid;
 
         domain_process_release(d);
         domain_net_release(d);
@@ -320,7 +321,7 @@ void domain_process_gone(Domain *d, int shutoff_reason, int event_detail) {
         d->pid = 0;
         d->starting = d->stopping = d->fake_reboot = d->guest_shutdown = false;
         domain_set_state(d, DOMAIN_STATE_SHUTOFF, shutoff_reason);
-        log_object_internal(LOG_INFO, 0, "VIRTBUS_DOMAIN", name, "Domain %s stopped.", strna(name));
+        log_object_internal(LOG_INFO, 0, "VIRTBUS_DOMAIN", name, &uuid, "Domain %s stopped.", strna(name));
         if (d->announced)
                 (void) domain_emit_event(d, DOMAIN_EVENT_STOPPED, event_detail);
         d->announced = false;
@@ -392,7 +393,7 @@ void domain_driver_autostart(Manager *m) {
                 if (!d->autostart || domain_is_active(d))
                         continue;
                 if (domain_start(d, NULL, false, &error) < 0)
-                        log_object_internal(LOG_ERR, 0, "VIRTBUS_DOMAIN", d->config->name,
+                        log_domain_def(LOG_ERR, 0, d->config,
                                             "Failed to autostart domain %s: %s", d->config->name, error.message);
         }
 }

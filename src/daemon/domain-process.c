@@ -22,7 +22,7 @@
 #define LOG_TAIL_MAX 1024
 
 #define log_domain(level, error, d, ...) \
-        log_object_internal(level, error, "VIRTBUS_DOMAIN", domain_current_def(d)->name, __VA_ARGS__)
+        log_domain_def(level, error, domain_current_def(d), __VA_ARGS__)
 
 static void on_qmp_event(QmpClient *c, const char *event, const JsonValue *data, uint64_t ts, void *userdata);
 static void on_qmp_disconnect(QmpClient *c, int error, void *userdata);

@@ -306,21 +306,21 @@ static void resume_domain(Manager *m, Domain *d) {
         int r;
 
         if (!qemu_process_matches(d->pid, d->qmp_socket)) {
-                log_object_internal(LOG_NOTICE, 0, "VIRTBUS_DOMAIN", d->live->name,
+                log_domain_def(LOG_NOTICE, 0, d->live,
                                     "Domain %s died while virtbusd was away; cleaning up.", d->live->name);
                 domain_process_gone(d, DOMAIN_SHUTOFF_UNKNOWN, DOMAIN_EVENT_STOPPED_FAILED);
                 return;
         }
         r = domain_process_reconnect(d);
         if (r < 0) {
-                log_object_internal(LOG_ERR, r, "VIRTBUS_DOMAIN", d->live->name,
+                log_domain_def(LOG_ERR, r, d->live,
                                     "Cannot reconnect to domain %s (pid %d): %m; stopping it.", d->live->name,
                                     (int) d->pid);
                 (void) kill(d->pid, SIGKILL);
                 domain_process_gone(d, DOMAIN_SHUTOFF_FAILED, DOMAIN_EVENT_STOPPED_FAILED);
                 return;
         }
-        log_object_internal(LOG_INFO, 0, "VIRTBUS_DOMAIN", d->live->name, "Domain %s (pid %d) reconnected.",
+        log_domain_def(LOG_INFO, 0, d->live, "Domain %s (pid %d) reconnected.",
                             d->live->name, (int) d->pid);
 }
 

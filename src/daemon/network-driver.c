@@ -276,7 +276,7 @@ int network_start(Network *n, sd_bus_error *error) {
                 return r;
         }
 
-        log_network(LOG_INFO, 0, n->live->name, "Network %s started on bridge %s.", n->live->name, n->live->bridge);
+        log_network_def(LOG_INFO, 0, n->live, "Network %s started on bridge %s.", n->live->name, n->live->bridge);
         network1_emit_changed(n);
         (void) connect_emit_network_event(m, n->path, NETWORK_EVENT_STARTED);
         return 0;
@@ -290,6 +290,7 @@ static void network_forget(Network *n) {
 int network_stop(Network *n, sd_bus_error *error) {
         Manager *m = n->manager;
         _cleanup_free_ char *name = NULL, *path = NULL;
+        Uuid uuid;
         int r;
 
         if (!network_is_active(n))
@@ -298,6 +299,7 @@ int network_stop(Network *n, sd_bus_error *error) {
 
         name = strdup(n->live->name);
         path = strdup(n->path);
+        uuid = n->live->uuid;
         if (!name || !path)
                 return -ENOMEM;
 
@@ -309,7 +311,7 @@ int network_stop(Network *n, sd_bus_error *error) {
                 qos_network_teardown(n); /* someone else's bridge: only our qdiscs go */
         r = remove_status(m, name);
         if (r < 0)
-                log_network(LOG_WARNING, r, name, "Failed to remove status file of network %s: %m", name);
+                log_object_internal(LOG_WARNING, r, "VIRTBUS_NETWORK", name, &uuid, "Failed to remove status file of network %s: %m", name);
         /* the floors went with the bridge's qdiscs: the domains' records go after the books */
         qos_network_forget_floors(n);
 
@@ -320,7 +322,7 @@ int network_stop(Network *n, sd_bus_error *error) {
         else
                 network_forget(n); /* transient: gone with its last run (no UNDEFINED event, as libvirt) */
 
-        log_network(LOG_INFO, 0, name, "Network %s stopped.", name);
+        log_object_internal(LOG_INFO, 0, "VIRTBUS_NETWORK", name, &uuid, "Network %s stopped.", name);
         (void) connect_emit_network_event(m, path, NETWORK_EVENT_STOPPED);
         return 0;
 }
@@ -410,7 +412,7 @@ int network_define_xml(Manager *m, const char *xml, Network **ret, sd_bus_error 
         network_def_free(n->config);
         n->config = TAKE_PTR(def);
 
-        log_network(LOG_INFO, 0, n->config->name, "Network %s defined.", n->config->name);
+        log_network_def(LOG_INFO, 0, n->config, "Network %s defined.", n->config->name);
         (void) connect_emit_network_event(m, n->path, NETWORK_EVENT_DEFINED);
         *ret = n;
         return 0;
@@ -521,7 +523,7 @@ int network_set_bandwidth(Network *n, const Bandwidth *live, const Bandwidth *co
                 if (r >= 0) {
                         r = network_save_status(n);
                         if (r < 0)
-                                log_network(LOG_WARNING, r, n->live->name, "Cannot write the status of network %s: %m",
+                                log_network_def(LOG_WARNING, r, n->live, "Cannot write the status of network %s: %m",
                                             n->live->name);
                         r = 0;
                 }
@@ -535,7 +537,7 @@ int network_set_bandwidth(Network *n, const Bandwidth *live, const Bandwidth *co
                 network_def_free(n->config);
                 n->config = TAKE_PTR(def);
         }
-        log_network(LOG_INFO, 0, network_current_def(n)->name, "Network %s: bandwidth changed.", network_current_def(n)->name);
+        log_network_def(LOG_INFO, 0, network_current_def(n), "Network %s: bandwidth changed.", network_current_def(n)->name);
         network1_emit_changed(n);
         return 0;
 }
@@ -598,7 +600,7 @@ static int load_status_file(Manager *m, const char *dir, const char *filename) {
         alive = netdev_link_lookup(st->def->bridge, &link) >= 0 && streq(link.kind, "bridge") &&
                 (!st->bridge_created || streq(link.alias, NETDEV_VIRTBUS_ALIAS));
         if (!alive) {
-                log_network(LOG_NOTICE, 0, st->def->name, "Network %s was active but its bridge %s is gone; marking it inactive.",
+                log_network_def(LOG_NOTICE, 0, st->def, "Network %s was active but its bridge %s is gone; marking it inactive.",
                             st->def->name, st->def->bridge);
                 return unlink_durable(path);
         }
@@ -617,7 +619,7 @@ static int load_status_file(Manager *m, const char *dir, const char *filename) {
         n->bridge_created = st->bridge_created;
         n->class_ids = st->class_ids;
         n->floor_sum = st->floor_sum;
-        log_network(LOG_INFO, 0, n->live->name, "Network %s is active on bridge %s.", n->live->name, n->live->bridge);
+        log_network_def(LOG_INFO, 0, n->live, "Network %s is active on bridge %s.", n->live->name, n->live->bridge);
         return 0;
 }
 
@@ -656,7 +658,7 @@ void network_driver_autostart(Manager *m) {
                 if (!n->autostart || network_is_active(n))
                         continue;
                 if (network_start(n, &error) < 0)
-                        log_network(LOG_ERR, 0, n->config->name, "Failed to autostart network %s: %s", n->config->name,
+                        log_network_def(LOG_ERR, 0, n->config, "Failed to autostart network %s: %s", n->config->name,
                                     error.message);
         }
 }

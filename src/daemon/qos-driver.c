@@ -18,7 +18,7 @@
 #define HELPER_TIMEOUT_MS (30 * 1000)
 
 #define log_domain_qos(level, error, d, ...) \
-        log_object_internal(level, error, "VIRTBUS_DOMAIN", domain_current_def(d)->name, __VA_ARGS__)
+        log_domain_def(level, error, domain_current_def(d), __VA_ARGS__)
 
 /* ---- the helper ---- */
 
@@ -148,7 +148,7 @@ static void bridge_teardown(Network *n) {
         snprintf(req.qos_clear.ifname, sizeof req.qos_clear.ifname, "%s", n->live->bridge);
         if (helper_call(n->manager, &req, &reply, &error, "cannot remove QoS from bridge '%s'", n->live->bridge) < 0 &&
             reply.error != ENODEV)
-                log_network(LOG_WARNING, 0, n->live->name, "%s", error.message);
+                log_network_def(LOG_WARNING, 0, n->live, "%s", error.message);
 }
 
 int qos_network_start(Network *n, sd_bus_error *error) {
@@ -161,7 +161,7 @@ int qos_network_start(Network *n, sd_bus_error *error) {
                 bridge_teardown(n);
                 return r;
         }
-        log_network(LOG_INFO, 0, n->live->name, "Network %s: QoS set up on bridge %s%s.", n->live->name,
+        log_network_def(LOG_INFO, 0, n->live, "Network %s: QoS set up on bridge %s%s.", n->live->name,
                     n->live->bridge, has_hierarchy(n) ? " (HTB hierarchy for floors)" : "");
         return 0;
 }
@@ -332,7 +332,7 @@ release:
         (void) class_id_bitmap_clear(&n->class_ids, id);
         n->floor_sum -= floor;
         if (network_save_status(n) < 0)
-                log_network(LOG_WARNING, 0, n->live->name, "Cannot write the status of network %s.", n->live->name);
+                log_network_def(LOG_WARNING, 0, n->live, "Cannot write the status of network %s.", n->live->name);
         *f = (DomainNetFloor) {};
         (void) domain_save_status(d);
         return r;
@@ -366,7 +366,7 @@ static int unplug(Domain *d, size_t i, bool save_domain, sd_bus_error *error) {
         n->floor_sum = sum;
         r = network_save_status(n);
         if (r < 0)
-                log_network(LOG_WARNING, r, n->live->name,
+                log_network_def(LOG_WARNING, r, n->live,
                             "Cannot write the status of network %s (the next start-up releases class %u): %m",
                             n->live->name, f->class_id);
         log_domain_qos(LOG_INFO, 0, d,
@@ -646,7 +646,7 @@ int qos_network_update(Network *n, const Bandwidth *bw, sd_bus_error *error) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
                 if (bandwidth_is_set(&old) && bridge_setup(n, &old, n->floor_sum, &e) < 0)
-                        log_network(LOG_WARNING, 0, n->live->name, "Cannot restore QoS of network %s: %s",
+                        log_network_def(LOG_WARNING, 0, n->live, "Cannot restore QoS of network %s: %s",
                                     n->live->name, e.message);
                 return r;
         }
@@ -663,7 +663,7 @@ int qos_network_update(Network *n, const Bandwidth *bw, sd_bus_error *error) {
                                 continue;
                         if (floor_add(n, &d->live->nets[i], &d->live->nets[i].bandwidth.inbound,
                                       d->floors[i].class_id, &e) < 0)
-                                log_network(LOG_WARNING, 0, n->live->name, "%s", e.message);
+                                log_network_def(LOG_WARNING, 0, n->live, "%s", e.message);
                 }
         }
         network1_emit_changed(n);
@@ -862,7 +862,7 @@ static bool floor_matches(const Dump *t, const QosFloorPlan *fp, QosLeaf leaf) {
 }
 
 static void warn(const Network *n, const sd_bus_error *e) {
-        log_network(LOG_WARNING, 0, n->live->name, "Reconciling QoS of network %s: %s", n->live->name, e->message);
+        log_network_def(LOG_WARNING, 0, n->live, "Reconciling QoS of network %s: %s", n->live->name, e->message);
 }
 
 static void reconcile_network(Network *n, unsigned caps) {
@@ -892,7 +892,7 @@ static void reconcile_network(Network *n, unsigned caps) {
                 return;
         r = dump_bridge(br.ifindex, &t);
         if (r < 0) {
-                log_network(LOG_WARNING, r, n->live->name, "Cannot read the qdiscs of bridge %s: %m", n->live->bridge);
+                log_network_def(LOG_WARNING, r, n->live, "Cannot read the qdiscs of bridge %s: %m", n->live->bridge);
                 return;
         }
         if (!bandwidth_is_set(&n->live->bandwidth)) {
@@ -909,7 +909,7 @@ static void reconcile_network(Network *n, unsigned caps) {
                  (plan.ingress.mode != QOS_INGRESS_NONE && !qdisc_at(&t, QOS_TC_H_INGRESS))) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
-                log_network(LOG_NOTICE, 0, n->live->name,
+                log_network_def(LOG_NOTICE, 0, n->live,
                             "Network %s: QoS on bridge %s incomplete; setting it up again.", n->live->name,
                             n->live->bridge);
                 if (bridge_setup(n, &n->live->bandwidth, sum, &e) < 0)
@@ -927,19 +927,19 @@ static void reconcile_network(Network *n, unsigned caps) {
                         continue;
                 }
                 (void) class_id_bitmap_clear(&n->class_ids, id);
-                log_network(LOG_NOTICE, 0, n->live->name,
+                log_network_def(LOG_NOTICE, 0, n->live,
                             "Network %s: class id %u was allocated to no interface; released.", n->live->name, id);
                 dirty = true;
         }
         if (n->floor_sum != sum) {
-                log_network(LOG_NOTICE, 0, n->live->name,
+                log_network_def(LOG_NOTICE, 0, n->live,
                             "Network %s: floor sum %" PRIu64 " KiB/s, the interfaces have %" PRIu64 ".",
                             n->live->name, n->floor_sum, sum);
                 n->floor_sum = sum;
                 dirty = true;
         }
         if (dirty && network_save_status(n) < 0)
-                log_network(LOG_WARNING, 0, n->live->name, "Cannot write the status of network %s.", n->live->name);
+                log_network_def(LOG_WARNING, 0, n->live, "Cannot write the status of network %s.", n->live->name);
 
         dump_done(&t);
         if (dump_bridge(br.ifindex, &t) < 0)
@@ -975,7 +975,7 @@ static void reconcile_network(Network *n, unsigned caps) {
                 if (QOS_HANDLE_MAJ(handle) != 1 || id < QOS_CLASS_ID_MIN || id > QOS_CLASS_ID_MAX ||
                     class_id_bitmap_test(&n->class_ids, id) || class_id_bitmap_test(&removed, id))
                         continue;
-                log_network(LOG_NOTICE, 0, n->live->name,
+                log_network_def(LOG_NOTICE, 0, n->live,
                             "Network %s: removing class 1:%x from bridge %s, no interface has it.", n->live->name,
                             id, n->live->bridge);
                 if (floor_remove(n, id, sum, &e) < 0)
@@ -997,7 +997,7 @@ static void reconcile_network(Network *n, unsigned caps) {
                         continue;
                 if (floor_matches(&t, &fp, plan.leaf))
                         continue;
-                log_network(LOG_NOTICE, 0, n->live->name,
+                log_network_def(LOG_NOTICE, 0, n->live,
                             "Network %s: class 1:%x of domain %s interface %s missing or changed; setting it up again.",
                             n->live->name, f->class_id, refs[k].d->live->name, net->alias);
                 if (floor_add(n, net, &inbound, f->class_id, &e) < 0)

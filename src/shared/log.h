@@ -4,6 +4,7 @@
 #include <syslog.h>
 
 #include "macro.h"
+#include "uuid-util.h"
 
 /* Logging: to the journal with structured fields when JOURNAL_STREAM says our stderr is
  * connected to it, else one line per message on stderr. Every function returns -abs(error)
@@ -29,8 +30,17 @@ int log_internal(int level, int error, const char *field, const char *format, ..
 #define log_error_errno(e, ...) log_internal(LOG_ERR, e, NULL, __VA_ARGS__)
 #define log_oom() log_internal(LOG_ERR, ENOMEM, NULL, "Out of memory.")
 
-/* Object-scoped logging: adds VIRTBUS_NETWORK=/VIRTBUS_DOMAIN=/VIRTBUS_IFNAME= fields. */
-int log_object_internal(int level, int error, const char *key, const char *name, const char *format, ...)
-        _printf_(5, 6);
-#define log_network(level, error, name, ...) log_object_internal(level, error, "VIRTBUS_NETWORK", name, __VA_ARGS__)
-#define log_ifname(level, error, name, ...) log_object_internal(level, error, "VIRTBUS_IFNAME", name, __VA_ARGS__)
+/* Object-scoped logging: adds a KEY=name journal field (VIRTBUS_NETWORK, VIRTBUS_DOMAIN,
+ * VIRTBUS_IFNAME) and, when uuid is given, KEY_UUID=uuid, so that "journalctl VIRTBUS_NETWORK=NAME"
+ * or "journalctl VIRTBUS_DOMAIN_UUID=UUID" finds every message about that object. */
+int log_object_internal(int level, int error, const char *key, const char *name, const Uuid *uuid,
+                        const char *format, ...) _printf_(6, 7);
+#define log_network(level, error, name, ...) \
+        log_object_internal(level, error, "VIRTBUS_NETWORK", name, NULL, __VA_ARGS__)
+#define log_ifname(level, error, name, ...) \
+        log_object_internal(level, error, "VIRTBUS_IFNAME", name, NULL, __VA_ARGS__)
+/* def: anything with "name" and "uuid" members (NetworkDef, DomainDef). */
+#define log_network_def(level, error, def, ...) \
+        log_object_internal(level, error, "VIRTBUS_NETWORK", (def)->name, &(def)->uuid, __VA_ARGS__)
+#define log_domain_def(level, error, def, ...) \
+        log_object_internal(level, error, "VIRTBUS_DOMAIN", (def)->name, &(def)->uuid, __VA_ARGS__)
