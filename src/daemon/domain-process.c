@@ -17,12 +17,16 @@
 #include "qemu-caps-probe.h"
 #include "qemu-command.h"
 #include "qmp.h"
+#include "unit-name.h"
 
 #define KILL_GRACE_USEC (5ULL * 1000000ULL)
 #define LOG_TAIL_MAX 1024
 
 #define log_domain(level, error, d, ...) \
         log_domain_def(level, error, domain_current_def(d), __VA_ARGS__)
+
+/* The helper waits up to 30 s for systemd's start job (polkit may be activated first). */
+#define SCOPE_TIMEOUT_MS (40 * 1000)
 
 static void on_qmp_event(QmpClient *c, const char *event, const JsonValue *data, uint64_t ts, void *userdata);
 static void on_qmp_disconnect(QmpClient *c, int error, void *userdata);
@@ -304,6 +308,30 @@ static int spawn_qemu(char **argv, const int *keep, size_t n_keep, const char *l
         return 0;
 }
 
+/* QEMU into "virtbus-qemu-ID-NAME.scope" (machine.slice), done by the helper: our user may not
+ * ask systemd for that. The child cannot be reaped meanwhile: we are blocked here. */
+static int move_to_scope(Domain *d, pid_t pid, sd_bus_error *error) {
+        _cleanup_free_ char *unit = qemu_scope_name(d->live->id, d->live->name);
+        NhRequest req = { .verb = NH_VERB_SCOPE_CREATE };
+        NhReply reply;
+        int r;
+
+        if (!unit)
+                return -ENOMEM;
+        req.scope_create.pid = pid;
+        snprintf(req.scope_create.unit, sizeof req.scope_create.unit, "%s", unit);
+        r = nh_call(d->manager->helper_socket, &req, SCOPE_TIMEOUT_MS, &reply, NULL, 0, NULL);
+        if (r < 0)
+                return libvirt_error_setf(error, r,
+                                          _("operation failed: cannot place QEMU in scope %s: network helper unreachable: %s"),
+                                          unit, strerror(-r));
+        if (reply.error != 0)
+                return libvirt_error_setf(error, -(int) reply.error,
+                                          _("operation failed: cannot place QEMU in its own scope: %s"), reply.message);
+        log_domain(LOG_INFO, 0, d, "QEMU of domain %s (pid %d) runs in %s.", d->live->name, (int) pid, unit);
+        return 0;
+}
+
 static int copy_def(const DomainDef *def, DomainDef **ret) {
         _cleanup_free_ char *xml = domain_def_format(def, DOMAIN_FORMAT_INACTIVE), *err = NULL;
         int r;
@@ -429,6 +457,15 @@ int domain_process_start(Domain *d, sd_bus_message *call, bool reply_path, sd_bu
         if (r < 0) {
                 abort_start(d, NULL, old_reason);
                 return libvirt_error_setf(error, r, _("operation failed: cannot spawn %s: %s"), argv[0], strerror(-r));
+        }
+        if (m->use_scopes) {
+                r = move_to_scope(d, pid, error);
+                if (r < 0) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                        abort_start(d, NULL, old_reason);
+                        return r;
+                }
         }
         d->pid = pid;
         d->is_child = true;

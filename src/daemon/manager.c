@@ -78,6 +78,7 @@ int manager_set_dirs(Manager *m, const char *state_dir, const char *runtime_dir)
         m->network_dir = path_join3(m->state_dir, "network", NULL);
         m->autostart_dir = path_join3(m->state_dir, "network/autostart", NULL);
         m->helper_socket = path_join3(m->runtime_dir, "nethelper.sock", NULL);
+        m->use_scopes = sd_booted() > 0;
         m->domain_dir = path_join3(m->state_dir, "qemu", NULL);
         m->domain_autostart_dir = path_join3(m->state_dir, "qemu/autostart", NULL);
         m->qemu_runtime_dir = path_join3(m->runtime_dir, "qemu", NULL);

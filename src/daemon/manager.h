@@ -38,6 +38,10 @@ typedef struct Manager {
 
         unsigned qos_caps;     /* QosCap bits of the kernel (QOS_PROBE), once known */
         bool qos_caps_known;
+
+        /* Booted with systemd: each QEMU goes into a transient scope of its own (the helper
+         * asks systemd), so that it survives a stop or restart of virtbusd.service. */
+        bool use_scopes;
 } Manager;
 
 int manager_new(Manager **ret);

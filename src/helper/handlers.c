@@ -15,7 +15,7 @@
 #include "netdev.h"
 #include "qos-handlers.h"
 
-_printf_(3, 4) static int reply_error(NhReply *reply, int error, const char *format, ...) {
+int reply_error(NhReply *reply, int error, const char *format, ...) {
         va_list ap;
 
         error = error < 0 ? -error : error;
@@ -25,6 +25,7 @@ _printf_(3, 4) static int reply_error(NhReply *reply, int error, const char *for
         reply->ifindex = 0;
         reply->n_fds = 0;
         reply->has_noqueue_applied = reply->noqueue_applied = false;
+        reply->has_qos_caps = false;
         va_start(ap, format);
         vsnprintf(reply->message, sizeof reply->message, format, ap);
         va_end(ap);

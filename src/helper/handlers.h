@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "acl.h"
+#include "macro.h"
 #include "protocol.h"
 
 /* Handle one request. When the ACL file could not be loaded, pass acl_new_failed() (or NULL):
@@ -18,3 +19,7 @@
  * (room for NH_QUEUES_MAX) holds *n_fds fds the caller sends and then closes; on failure
  * returns -reply->error and nothing is left behind, no fds either. */
 int nethelper_handle(const Acl *acl, const NhRequest *req, NhReply *reply, int *fds, size_t *n_fds);
+
+/* Fill reply as a failure with error (positive or negative errno; 0 becomes EIO) and the
+ * message; returns -error. */
+int reply_error(NhReply *reply, int error, const char *format, ...) _printf_(3, 4);

@@ -21,6 +21,7 @@
 #include "acl.h"
 #include "fdpass.h"
 #include "handlers.h"
+#include "scope.h"
 #include "log.h"
 #include "macro.h"
 #include "protocol.h"
@@ -170,7 +171,10 @@ static void log_request(const Connection *c, const NhRequest *req, const NhReply
 
                 snprintf(caps, sizeof caps, ", QoS: %s", qos_caps_format(reply->qos_caps, s));
         }
-        if (reply->error == 0)
+        if (req->verb == NH_VERB_SCOPE_CREATE && reply->error == 0)
+                snprintf(text, sizeof text, "%s: pid %u now in %s, for uid %u", verb, req->scope_create.pid,
+                         req->scope_create.unit, (unsigned) c->uid);
+        else if (reply->error == 0)
                 snprintf(text, sizeof text, "%s%s%s: ok (ifindex %u, %u fds%s%s) for uid %u", verb,
                          ifname ? " " : "", strempty(ifname), reply->ifindex, reply->n_fds,
                          !reply->has_noqueue_applied ? ""
@@ -234,7 +238,11 @@ static int connection_process(Connection *c) {
                 acl = acl_new_failed(c->server->acl_path, acl_error); /* NULL on OOM: fails closed too */
         }
 
-        (void) nethelper_handle(acl, &req, &reply, fds, &n_fds);
+        reply = (NhReply) { .seq = req.seq };
+        if (req.verb == NH_VERB_SCOPE_CREATE) /* about the peer's own process, not the network */
+                (void) nethelper_scope_create(&req.scope_create, c->pid, c->uid, &reply);
+        else
+                (void) nethelper_handle(acl, &req, &reply, fds, &n_fds);
         log_request(c, &req, &reply);
 
         r = send_reply(c->fd, &reply, fds, n_fds);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "ether.h"
+#include "handlers.h"
 #include "ifname.h"
 #include "log.h"
 #include "macro.h"
@@ -24,23 +25,6 @@ typedef struct Undo {
         uint32_t class_created;
         uint32_t filter_created;
 } Undo;
-
-_printf_(3, 4) static int reply_error(NhReply *reply, int error, const char *format, ...) {
-        va_list ap;
-
-        error = error < 0 ? -error : error;
-        if (error == 0)
-                error = EIO;
-        reply->error = error;
-        reply->ifindex = 0;
-        reply->n_fds = 0;
-        reply->has_noqueue_applied = reply->noqueue_applied = false;
-        reply->has_qos_caps = false;
-        va_start(ap, format);
-        vsnprintf(reply->message, sizeof reply->message, format, ap);
-        va_end(ap);
-        return -error;
-}
 
 /* strerror, plus the kernel's own explanation when it gave one. */
 static const char *why(int r, char buf[static WHY_MAX]) {

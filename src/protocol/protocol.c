@@ -32,6 +32,7 @@ static const char *const verb_table[_NH_VERB_MAX] = {
         [NH_VERB_QOS_FLOOR_ADD] = "QOS_FLOOR_ADD",
         [NH_VERB_QOS_FLOOR_REMOVE] = "QOS_FLOOR_REMOVE",
         [NH_VERB_QOS_DEFAULT_RATE] = "QOS_DEFAULT_RATE",
+        [NH_VERB_SCOPE_CREATE] = "SCOPE_CREATE",
 };
 
 static const char *const attr_table[_NH_ATTR_MAX] = {
@@ -62,6 +63,8 @@ static const char *const attr_table[_NH_ATTR_MAX] = {
         [NH_ATTR_QOS_ROOT] = "QOS_ROOT",
         [NH_ATTR_QOS_DEFAULT] = "QOS_DEFAULT",
         [NH_ATTR_CLASS_ID] = "CLASS_ID",
+        [NH_ATTR_PID] = "PID",
+        [NH_ATTR_UNIT] = "UNIT",
 };
 
 static const char *const macvtap_mode_table[_NH_MACVTAP_MODE_MAX] = {
@@ -105,6 +108,7 @@ static const uint32_t verb_allowed[_NH_VERB_MAX] = {
         [NH_VERB_QOS_FLOOR_REMOVE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_CLASS_ID |
                                      1u << NH_ATTR_QOS_DEFAULT,
         [NH_VERB_QOS_DEFAULT_RATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_QOS_DEFAULT,
+        [NH_VERB_SCOPE_CREATE] = 1u << NH_ATTR_PID | 1u << NH_ATTR_UNIT,
 };
 
 static const uint32_t verb_required[_NH_VERB_MAX] = {
@@ -124,6 +128,7 @@ static const uint32_t verb_required[_NH_VERB_MAX] = {
                                   1u << NH_ATTR_MAC,
         [NH_VERB_QOS_FLOOR_REMOVE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_CLASS_ID,
         [NH_VERB_QOS_DEFAULT_RATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_QOS_DEFAULT,
+        [NH_VERB_SCOPE_CREATE] = 1u << NH_ATTR_PID | 1u << NH_ATTR_UNIT,
 };
 
 const char *nh_verb_to_string(NhVerb v) {
@@ -395,6 +400,15 @@ static int encode_qos_bridge(Writer *w, const NhQosBridgeSetup *b) {
         return r;
 }
 
+static int encode_scope_create(Writer *w, const NhScopeCreate *c) {
+        int r;
+
+        r = put_u32(w, NH_ATTR_PID, c->pid);
+        if (r < 0)
+                return r;
+        return put_string(w, NH_ATTR_UNIT, c->unit, sizeof c->unit);
+}
+
 static int encode_qos_floor(Writer *w, NhVerb verb, const NhQosFloor *f) {
         int r;
 
@@ -465,6 +479,9 @@ int nh_request_encode(const NhRequest *req, uint8_t *buf, size_t size) {
         case NH_VERB_QOS_FLOOR_REMOVE:
         case NH_VERB_QOS_DEFAULT_RATE:
                 r = encode_qos_floor(&w, req->verb, &req->qos_floor);
+                break;
+        case NH_VERB_SCOPE_CREATE:
+                r = encode_scope_create(&w, &req->scope_create);
                 break;
         default:
                 return -EINVAL;
@@ -1032,6 +1049,30 @@ static int decode_qos_bridge(const Parsed *p, NhQosBridgeSetup *b, char *err, si
         return get_ingress(p, &b->has_police, &b->police, &b->has_ifb, &b->ifb, err, err_size);
 }
 
+static int decode_scope_create(const Parsed *p, NhScopeCreate *c, char *err, size_t err_size) {
+        const Attr *a = &p->attrs[NH_ATTR_UNIT];
+        const char *unit;
+        char e[4 * sizeof c->unit + 8];
+        int r;
+
+        /* pid 1 is init: never ours to move */
+        r = get_u32_range(p, NH_ATTR_PID, 2, INT32_MAX, &c->pid, err, err_size);
+        if (r < 0)
+                return r;
+        r = get_string(p, NH_ATTR_UNIT, sizeof c->unit, &unit, err, err_size);
+        if (r < 0)
+                return r;
+        if (!qemu_scope_name_valid(unit)) {
+                set_error(err, err_size,
+                          "attribute %u (UNIT): \"%s\" is not a scope name of the form "
+                          QEMU_SCOPE_PREFIX "…" QEMU_SCOPE_SUFFIX, NH_ATTR_UNIT,
+                          escape_bytes(a->data, a->len, e, sizeof e));
+                return -EINVAL;
+        }
+        strcpy(c->unit, unit);
+        return 0;
+}
+
 static int decode_qos_floor(const Parsed *p, NhQosFloor *f, char *err, size_t err_size) {
         int r;
 
@@ -1143,6 +1184,9 @@ int nh_request_decode(const uint8_t *buf, size_t len, NhRequest *ret, char *err,
         case NH_VERB_QOS_FLOOR_REMOVE:
         case NH_VERB_QOS_DEFAULT_RATE:
                 r = decode_qos_floor(p, &req.qos_floor, err, err_size);
+                break;
+        case NH_VERB_SCOPE_CREATE:
+                r = decode_scope_create(p, &req.scope_create, err, err_size);
                 break;
         default:
                 r = -EOPNOTSUPP;

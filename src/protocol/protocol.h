@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "qos-layout.h"
+#include "unit-name.h"
 
 #define NH_MAGIC 0x484e4256u /* "VBNH" in memory on little-endian hosts */
 #define NH_VERSION 1
@@ -52,6 +53,7 @@ typedef enum NhVerb {
         NH_VERB_QOS_FLOOR_ADD = 11,      /* class 1:ID + leaf + MAC filter; then 1:2's new rate */
         NH_VERB_QOS_FLOOR_REMOVE = 12,   /* filter, leaf, class 1:ID gone; then 1:2's new rate */
         NH_VERB_QOS_DEFAULT_RATE = 13,   /* change class 1:2 */
+        NH_VERB_SCOPE_CREATE = 14,       /* a child process of the caller into a new transient scope */
         _NH_VERB_MAX,
 } NhVerb;
 
@@ -83,6 +85,8 @@ typedef enum NhAttr {
         NH_ATTR_QOS_ROOT = 24,        /* QosHtbParams: a bridge's class 1:1 */
         NH_ATTR_QOS_DEFAULT = 25,     /* QosHtbParams: a bridge's class 1:2 */
         NH_ATTR_CLASS_ID = 26,        /* u32 QOS_CLASS_ID_MIN..QOS_CLASS_ID_MAX */
+        NH_ATTR_PID = 27,             /* u32 > 1 */
+        NH_ATTR_UNIT = 28,            /* string: a unit name, see qemu_scope_name_valid() */
         _NH_ATTR_MAX,
 } NhAttr;
 
@@ -198,6 +202,14 @@ typedef struct NhLinkDelete {
         NhLinkKind kind;
 } NhLinkDelete;
 
+/* SCOPE_CREATE: on a systemd host, QEMU must leave virtbusd.service's cgroup, or a restart of the
+ * service kills every guest. The helper asks systemd for a transient scope in machine.slice
+ * holding pid, which must be a child of the caller running as the caller's user. */
+typedef struct NhScopeCreate {
+        uint32_t pid;
+        char unit[UNIT_NAME_MAX + 1];
+} NhScopeCreate;
+
 typedef struct NhRequest {
         NhVerb verb;
         uint32_t seq;
@@ -211,6 +223,7 @@ typedef struct NhRequest {
                 NhQosClear qos_clear;
                 NhQosBridgeSetup qos_bridge;
                 NhQosFloor qos_floor;
+                NhScopeCreate scope_create;
         };
 } NhRequest;
 

@@ -15,6 +15,8 @@
 #define _noreturn_ __attribute__((noreturn))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+/* Length of a string literal, at compile time. */
+#define STRLEN(s) (sizeof("" s "") - 1)
 #ifndef MIN /* glib.h has the same ones */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -1154,6 +1154,65 @@ static void test_macvtap_device_node(void) {
 
 /* This machine has no vhost-net: the refusal is tested for real there, the fds where it exists.
  * (The daemon's command-line tests cover how the fds are used.) */
+static pid_t spawn_sleeper(uid_t uid) {
+        pid_t pid = fork();
+
+        g_assert_cmpint(pid, >=, 0);
+        if (pid == 0) {
+                if (uid != getuid() && setresuid(uid, uid, uid) < 0)
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        return pid;
+}
+
+static void reap(pid_t pid) {
+        g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+        g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+}
+
+/* SCOPE_CREATE moves only the caller's own children running as the caller's user. The systemd
+ * side is proven by tests/systemd-host; here the bus is absent on purpose. */
+static void test_scope_refusals(void) {
+        NhRequest req = { .verb = NH_VERB_SCOPE_CREATE };
+        Helper h = {};
+        pid_t child, other;
+        char text[128];
+
+        g_setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/system_bus_socket", TRUE);
+        helper_start(&h, "");
+        strcpy(req.scope_create.unit, "virtbus-qemu-1-test.scope");
+
+        /* not our child: our parent */
+        req.scope_create.pid = getppid();
+        snprintf(text, sizeof text, "process %d is not a child of the caller", (int) getppid());
+        call_fails(&h, &req, EPERM, text);
+        /* no such process */
+        req.scope_create.pid = 0x7ffffff0;
+        call_fails(&h, &req, ESRCH, "process 2147483632 does not exist");
+        /* our child, but running as another user */
+        other = spawn_sleeper(65534);
+        req.scope_create.pid = other;
+        for (int i = 0; i < 200; i++) { /* until the child has dropped to uid 65534 */
+                g_autofree char *status = NULL, *path = g_strdup_printf("/proc/%d/status", (int) other);
+
+                g_assert_true(g_file_get_contents(path, &status, NULL, NULL));
+                if (strstr(status, "\nUid:\t65534"))
+                        break;
+                g_usleep(10000);
+        }
+        call_fails(&h, &req, EPERM, "does not run as the caller's user 0");
+        reap(other);
+        /* our child as our user: the checks pass and the helper goes to the bus, which is not there */
+        child = spawn_sleeper(getuid());
+        req.scope_create.pid = child;
+        call_fails(&h, &req, ENOENT, "cannot connect to the system bus to create scope virtbus-qemu-1-test.scope");
+        reap(child);
+        helper_stop(&h);
+        g_unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
 static void test_vhost(void) {
         Helper h = {};
         NhRequest req = { .verb = NH_VERB_VHOST_OPEN, .vhost_open.queues = 2 };
@@ -1375,6 +1434,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/nethelper/macvtap", test_macvtap);
         g_test_add_func("/nethelper/macvtap-device-node", test_macvtap_device_node);
         g_test_add_func("/nethelper/vhost", test_vhost);
+        g_test_add_func("/nethelper/scope-refusals", test_scope_refusals);
         g_test_add_func("/nethelper/socket-activation", test_socket_activation);
         g_test_add_func("/nethelper/idle-exit", test_idle_exit);
 

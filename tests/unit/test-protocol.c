@@ -146,6 +146,14 @@ static void msg_macvtap(Msg *m, uint32_t seq) {
         msg_attr(m, NH_ATTR_MAC, (uint8_t[]) { 0x52, 0x54, 0x00, 1, 2, 3 }, 6);
 }
 
+static NhRequest sample_scope(void) {
+        NhRequest req = { .verb = NH_VERB_SCOPE_CREATE, .seq = 77 };
+
+        req.scope_create.pid = 4242;
+        strcpy(req.scope_create.unit, "virtbus-qemu-3-web\\x2d1.scope");
+        return req;
+}
+
 static NhRequest sample_delete(void) {
         NhRequest req = { .verb = NH_VERB_LINK_DELETE, .seq = UINT32_MAX };
 
@@ -295,6 +303,10 @@ static void assert_request_equal(const NhRequest *a, const NhRequest *b) {
         }
         case NH_VERB_VHOST_OPEN:
                 g_assert_cmpuint(a->vhost_open.queues, ==, b->vhost_open.queues);
+                break;
+        case NH_VERB_SCOPE_CREATE:
+                g_assert_cmpuint(a->scope_create.pid, ==, b->scope_create.pid);
+                g_assert_cmpstr(a->scope_create.unit, ==, b->scope_create.unit);
                 break;
         case NH_VERB_LINK_DELETE:
                 g_assert_cmpstr(a->link_delete.ifname, ==, b->link_delete.ifname);
@@ -461,6 +473,58 @@ static void test_tap_compat(void) {
         g_assert_cmpint(NH_ATTR_LOWER, ==, 16);
         g_assert_cmpint(NH_ATTR_MACVTAP_MODE, ==, 17);
         g_assert_cmpint(NH_ATTR_NOQUEUE_APPLIED, ==, 18);
+}
+
+/* SCOPE_CREATE: only our scope names, only real pids, nothing else. */
+static void test_scope(void) {
+        static const char *const bad_units[] = {
+                "virtbus-qemu-.scope",          /* nothing between prefix and suffix */
+                "virtbus-qemu-1-a.service",     /* not a scope */
+                "sshd.scope",                   /* not ours */
+                "virtbus-qemu-1-a b.scope",     /* not a unit name character */
+                "virtbus-qemu-1-../x.scope",
+                "virtbus-qemu-1-a\n.scope",
+        };
+        NhRequest req = sample_scope(), out;
+        Msg m;
+
+        m = encode(&req);
+        out = decode_ok(&m);
+        assert_request_equal(&req, &out);
+        g_assert_cmpint(NH_VERB_SCOPE_CREATE, ==, 14);
+        g_assert_cmpstr(nh_verb_to_string(NH_VERB_SCOPE_CREATE), ==, "SCOPE_CREATE");
+
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_units); i++) {
+                msg_init(&m, NH_VERB_SCOPE_CREATE, 1);
+                msg_u32(&m, NH_ATTR_PID, 100);
+                msg_str(&m, NH_ATTR_UNIT, bad_units[i]);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, "is not a scope name of the form virtbus-qemu-");
+        }
+        /* pid 0 and 1 are never a QEMU of ours; pids are positive ints */
+        for (uint32_t pid = 0; pid < 2; pid++) {
+                msg_init(&m, NH_VERB_SCOPE_CREATE, 1);
+                msg_u32(&m, NH_ATTR_PID, pid);
+                msg_str(&m, NH_ATTR_UNIT, "virtbus-qemu-1-a.scope");
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, "PID");
+        }
+        msg_init(&m, NH_VERB_SCOPE_CREATE, 1);
+        msg_u32(&m, NH_ATTR_PID, 0x80000000u);
+        msg_str(&m, NH_ATTR_UNIT, "virtbus-qemu-1-a.scope");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EINVAL, "PID");
+        /* both attributes are required, and nothing else is taken */
+        msg_init(&m, NH_VERB_SCOPE_CREATE, 1);
+        msg_u32(&m, NH_ATTR_PID, 100);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "UNIT");
+        msg_init(&m, NH_VERB_SCOPE_CREATE, 1);
+        msg_u32(&m, NH_ATTR_PID, 100);
+        msg_str(&m, NH_ATTR_UNIT, "virtbus-qemu-1-a.scope");
+        msg_str(&m, NH_ATTR_IFNAME, "vnet0");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "IFNAME");
 }
 
 static void test_roundtrip_macvtap(void) {
@@ -1342,6 +1406,7 @@ static void test_random_garbage(void) {
                 sample_qos_bridge(),     sample_qos_floor_add(), sample_qos_floor_remove(),
                 sample_qos_default(),    sample_qos_probe(),
                 sample_qos_clear(NH_VERB_QOS_BRIDGE_TEARDOWN, "virbr9"),
+                sample_scope(),
         };
         uint8_t buf[NH_MESSAGE_MAX + 64];
         unsigned accepted = 0;
@@ -2028,6 +2093,7 @@ int main(int argc, char *argv[]) {
         g_test_add_func("/protocol/qos/bad", test_qos_bad);
         g_test_add_func("/protocol/qos/reply-caps", test_reply_qos_caps);
         g_test_add_func("/protocol/client", test_client);
+        g_test_add_func("/protocol/scope", test_scope);
 
         return g_test_run();
 }

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+
+#include "fileio.h"
+#include "handlers.h"
+#include "log.h"
+#include "macro.h"
+#include "scope.h"
+
+#define SCOPE_START_TIMEOUT_USEC (30ULL * 1000 * 1000)
+
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The first number of "Key:\t..." in /proc/PID/status. */
+static int status_number(const char *status, const char *key, long *ret) {
+        size_t n = strlen(key);
+
+        for (const char *l = status; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (strncmp(l, key, n) == 0 && l[n] == ':') {
+                        char *end;
+
+                        errno = 0;
+                        *ret = strtol(l + n + 1, &end, 10);
+                        if (errno != 0 || end == l + n + 1)
+                                return -EBADMSG;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+static int check_child(uint32_t pid, pid_t peer_pid, uid_t peer_uid, NhReply *reply) {
+        _cleanup_free_ char *status = NULL;
+        char path[64];
+        long ppid, uid;
+        int r;
+
+        snprintf(path, sizeof path, "/proc/%u/status", pid);
+        r = read_full_file(path, 64 * 1024, &status, NULL);
+        if (r == -ENOENT)
+                return reply_error(reply, ESRCH, "process %u does not exist", pid);
+        if (r < 0)
+                return reply_error(reply, r, "cannot read %s: %s", path, strerror(-r));
+        if (status_number(status, "PPid", &ppid) < 0 || status_number(status, "Uid", &uid) < 0)
+                return reply_error(reply, EIO, "cannot parse %s", path);
+        /* A zombie's parent is still the caller: the daemon does not reap while it waits for us. */
+        if (ppid != peer_pid)
+                return reply_error(reply, EPERM, "process %u is not a child of the caller (pid %d)", pid,
+                                   (int) peer_pid);
+        if (uid != (long) peer_uid)
+                return reply_error(reply, EPERM, "process %u does not run as the caller's user %u", pid,
+                                   (unsigned) peer_uid);
+        return 0;
+}
+
+typedef struct JobWait {
+        const char *unit;
+        char result[32];
+        bool done;
+} JobWait;
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        JobWait *w = userdata;
+        const char *path, *unit, *result;
+        uint32_t id;
+
+        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+                return 0;
+        /* Matched by unit, not job path: the signal may come before the reply that names the job. */
+        if (strcmp(unit, w->unit) == 0) {
+                snprintf(w->result, sizeof w->result, "%s", result);
+                w->done = true;
+        }
+        return 0;
+}
+
+static int start_scope(sd_bus *bus, const NhScopeCreate *req, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r < 0)
+                return r;
+        /* "fail": a scope of that name already queued or running is an error, never merged. */
+        r = sd_bus_message_append(m, "ss", req->unit, "fail");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)",
+                                          "Description", "s", "virtbus QEMU guest",
+                                          "Slice", "s", "machine.slice",
+                                          /* gone once QEMU has exited, whatever its exit code */
+                                          "CollectMode", "s", "inactive-or-failed",
+                                          "PIDs", "au", 1, req->pid);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r < 0)
+                return r;
+        return sd_bus_call(bus, m, SCOPE_START_TIMEOUT_USEC, error, &reply);
+}
+
+/* Whether /proc/PID/cgroup puts pid in the scope (any hierarchy line ending in "/UNIT"). */
+static bool in_scope(uint32_t pid, const char *unit) {
+        _cleanup_free_ char *cgroup = NULL;
+        char path[64];
+        size_t n = strlen(unit);
+
+        snprintf(path, sizeof path, "/proc/%u/cgroup", pid);
+        if (read_full_file(path, 64 * 1024, &cgroup, NULL) < 0)
+                return false;
+        for (char *l = strtok(cgroup, "\n"); l; l = strtok(NULL, "\n")) {
+                size_t k = strlen(l);
+
+                if (k > n && l[k - n - 1] == '/' && strcmp(l + k - n, unit) == 0)
+                        return true;
+        }
+        return false;
+}
+
+int nethelper_scope_create(const NhScopeCreate *req, pid_t peer_pid, uid_t peer_uid, NhReply *reply) {
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        JobWait wait = { .unit = req->unit };
+        uint64_t deadline;
+        int r;
+
+        r = check_child(req->pid, peer_pid, peer_uid, reply);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_open_system(&bus);
+        if (r < 0)
+                return reply_error(reply, r, "cannot connect to the system bus to create scope %s: %s", req->unit,
+                                   strerror(-r));
+        /* Subscribe before the call, or the job may finish unseen. */
+        r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &wait);
+        if (r < 0)
+                return reply_error(reply, r, "cannot watch systemd's jobs: %s", strerror(-r));
+
+        r = start_scope(bus, req, &error);
+        if (r < 0) {
+                r = reply_error(reply, r, "systemd did not create scope %s: %s", req->unit,
+                                error.message ?: strerror(-r));
+                sd_bus_error_free(&error);
+                return r;
+        }
+
+        deadline = now_usec() + SCOPE_START_TIMEOUT_USEC;
+        while (!wait.done) {
+                uint64_t now = now_usec();
+
+                if (now >= deadline)
+                        return reply_error(reply, ETIMEDOUT, "systemd did not start scope %s in time", req->unit);
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return reply_error(reply, r, "lost the system bus while starting scope %s: %s", req->unit,
+                                           strerror(-r));
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, deadline - now);
+                if (r < 0 && r != -EINTR)
+                        return reply_error(reply, r, "lost the system bus while starting scope %s: %s", req->unit,
+                                           strerror(-r));
+        }
+        if (strcmp(wait.result, "done") != 0)
+                return reply_error(reply, EIO, "systemd's start job for scope %s ended with \"%s\"", req->unit,
+                                   wait.result);
+        if (!in_scope(req->pid, req->unit))
+                return reply_error(reply, EIO, "process %u is not in scope %s after its start", req->pid, req->unit);
+        return 0;
+}
