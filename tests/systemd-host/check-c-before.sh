@@ -1,0 +1,26 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# c, first part: a network started over the bus has its bridge in the host's network namespace;
+# an autostart network survives a restart of virtbusd. The harness then reboots the container
+# and runs check-c-after.sh.
+. /usr/local/lib/virtbus-test/lib.sh
+
+NET=sh-c BRIDGE=vbtest0
+
+net=$(obj_path NetworkDefineXML s "$(network_xml $NET $BRIDGE '' 10.99.0.1)")
+net_call "$net" Create
+set_prop "$net" org.libvirt.Network Autostart b true
+say "network $NET: $net, active and autostart"
+ip -br addr show dev $BRIDGE
+ok "the bridge $BRIDGE exists in the container's network namespace" is_bridge $BRIDGE
+ok "$BRIDGE has 10.99.0.1/24" bash -c "ip -4 addr show dev $BRIDGE | grep -q 'inet 10.99.0.1/24'"
+ok "Autostart is true" [ "$(get_prop "$net" org.libvirt.Network Autostart)" = true ]
+ifindex=$(ifindex_of $BRIDGE)
+
+say "restarting virtbusd"
+systemctl restart virtbusd.service
+net=$(obj_path NetworkLookupByName s $NET)
+ok "network $NET is active after the restart" [ "$(get_prop "$net" org.libvirt.Network Active)" = true ]
+ok "network $NET is still autostart" [ "$(get_prop "$net" org.libvirt.Network Autostart)" = true ]
+ok "the bridge $BRIDGE is still there" is_bridge $BRIDGE
+ok "the bridge was adopted, not re-created (ifindex $ifindex)" [ "$(ifindex_of $BRIDGE)" = "$ifindex" ]
