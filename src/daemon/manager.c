@@ -191,9 +191,6 @@ int manager_startup(Manager *m) {
         if (r < 0)
                 return r;
 
-        /* The kernel's QoS features decide every plan below; the log says which one is in use. */
-        qos_probe_at_start(m);
-
         /* Objects first, the name last: a client that sees the name can use every object. */
         r = network_driver_load(m);
         if (r < 0)

@@ -84,14 +84,6 @@ int qos_caps_get(Manager *m, unsigned *ret, sd_bus_error *error) {
         return 0;
 }
 
-void qos_probe_at_start(Manager *m) {
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        unsigned caps;
-
-        if (qos_caps_get(m, &caps, &error) < 0)
-                log_warning("QoS plan unknown for now (asked again when needed): %s", error.message);
-}
-
 /* ---- networks ---- */
 
 static bool has_hierarchy(const Network *n) {
@@ -1060,10 +1052,26 @@ void qos_sweep_ifbs(Manager *m) {
         if_freenameindex(l);
 }
 
+static bool anything_running(Manager *m) {
+        for (Network *n = m->networks; n; n = n->next)
+                if (network_is_active(n))
+                        return true;
+        for (Domain *d = m->domains; d; d = d->next)
+                if (d->live && d->pid > 0)
+                        return true;
+        return false;
+}
+
 void qos_reconcile(Manager *m) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         unsigned caps;
 
+        /* Nothing can be shaped: no reason to start the helper for the probe. Stray IFBs are
+         * found without it. */
+        if (!anything_running(m)) {
+                qos_sweep_ifbs(m);
+                return;
+        }
         if (qos_caps_get(m, &caps, &error) < 0) {
                 log_warning("Cannot reconcile QoS with the kernel: %s", error.message);
                 return;

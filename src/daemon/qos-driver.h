@@ -28,9 +28,9 @@
 typedef struct Network Network;
 typedef struct Domain Domain;
 
-/* What the kernel offers (QOS_PROBE), asked once and cached; the plan in use is logged. */
+/* What the kernel offers (QOS_PROBE), asked on first use and cached; the plan in use is logged.
+ * Not at start-up: a bus activation for a plain call must not start the privileged helper. */
 int qos_caps_get(Manager *m, unsigned *ret, sd_bus_error *error);
-void qos_probe_at_start(Manager *m);
 
 /* The network's inbound average (the floors' capacity), 0 without one. */
 uint64_t qos_network_floor_capacity(const Network *n);

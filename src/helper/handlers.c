@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <cap-ng.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/if_link.h>
 #include <net/if_arp.h>
@@ -181,8 +182,16 @@ static int handle_tap_create(const Acl *acl, const NhTapCreate *t, NhReply *repl
         r = netdev_tap_create(t->ifname, t->vnet_hdr, t->queues, fds);
         if (r == -EEXIST)
                 return reply_error(reply, EEXIST, "link %s already exists", t->ifname);
-        if (r < 0)
+        if (r < 0) {
+                /* Say whether the device node itself is refused (a device policy such as the unit's
+                 * DeviceAllow=, or a missing tun module) or the kernel refused the tap. */
+                _cleanup_close_ int tun = open(NETDEV_TUN_PATH, O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+                if (tun < 0)
+                        return reply_error(reply, errno, "failed to create tap %s: cannot open " NETDEV_TUN_PATH ": %s",
+                                           t->ifname, strerror(errno));
                 return reply_error(reply, r, "failed to create tap %s: %s", t->ifname, strerror(-r));
+        }
 
         r = netdev_link_lookup(t->ifname, &tap);
         if (r < 0) {

@@ -443,7 +443,9 @@ static int drop_capabilities(void) {
         if (net_admin)
                 capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
                              CAP_NET_ADMIN);
-        r = capng_apply(CAPNG_SELECT_ALL);
+        /* Without CAP_SETPCAP the bounding set cannot shrink (libcap-ng would warn on stderr for
+         * nothing): leave it out, the check below handles it. */
+        r = capng_apply(setpcap ? CAPNG_SELECT_ALL : CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
         if (r < 0)
                 log_debug("capng_apply() returned %d, verifying the result.", r);
 

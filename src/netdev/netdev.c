@@ -558,7 +558,7 @@ int netdev_tap_create(const char *ifname, bool vnet_hdr, unsigned queues, int *f
                 _cleanup_close_ int fd = -EBADF;
                 struct ifreq q = ifr;
 
-                fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NOCTTY);
+                fd = open(NETDEV_TUN_PATH, O_RDWR | O_CLOEXEC | O_NOCTTY);
                 if (fd < 0) {
                         r = -errno;
                         goto fail;

@@ -40,6 +40,7 @@ typedef struct NetdevMacvlan {
 
 #define NETDEV_QDISC_KIND_MAX 16
 #define NETDEV_VHOST_NET_PATH "/dev/vhost-net"
+#define NETDEV_TUN_PATH "/dev/net/tun"
 
 typedef struct NetdevAddress {
         int family;

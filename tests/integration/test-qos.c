@@ -301,12 +301,18 @@ static void changes_stop(Changes *ch) {
 
 /* ---- the tests ---- */
 
-/* The daemon logs the plan of the kernel it runs on, which is the plan for what the probe finds. */
+/* The daemon asks the helper about the kernel's QoS features on first use, not at start-up (a
+ * bus activation for a simple call must not start the privileged helper), and logs the plan,
+ * which is the plan for what the probe finds. */
 static void test_plan_logged(void) {
         unsigned caps = vb_qos_caps();
-        g_autofree char *log = vb_sandbox_read("virtbusd.log");
-        g_autofree char *want = NULL;
+        g_autofree char *before = vb_sandbox_read("virtbusd.log"), *log = NULL, *want = NULL, *path = NULL;
         char s[QOS_CAPS_STR_MAX];
+
+        g_assert_null(strstr(before, "QoS plan"));
+        path = net_start("qplan", "vbqplan", "<bandwidth><inbound average='1000'/></bandwidth>");
+        net_remove(path);
+        log = vb_sandbox_read("virtbusd.log");
 
         want = g_strdup_printf("QoS plan: the kernel offers %s; leaf qdisc %s, outbound bandwidth by %s",
                                qos_caps_format(caps, s), qos_leaf_to_string(qos_leaf_for(caps)),

@@ -26,3 +26,5 @@ ok "virtbusd runs as user virtbus (real, effective, saved, fs uid $uid)" \
 for c in CapInh CapPrm CapEff CapBnd CapAmb; do
         ok "virtbusd $c is empty" cap_is "$pid" $c 0000000000000000
 done
+# Nothing network-related was asked: the privileged helper has no reason to run.
+ok "virtbus-nethelper.service is still inactive (only its socket listens)" unit_inactive virtbus-nethelper.service
