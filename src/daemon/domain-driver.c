@@ -4,6 +4,7 @@
 
 #include "connect.h"
 #include "domain-driver.h"
+#include "host-shutdown.h"
 #include "domain-net.h"
 #include "domain-process.h"
 #include "domain-status.h"
@@ -308,6 +309,7 @@ int domain_set_interface_bandwidth(Domain *d, size_t live_i, const Bandwidth *li
 void domain_process_gone(Domain *d, int shutoff_reason, int event_detail) {
         _cleanup_free_ char *name = strdup(domain_current_def(d)->name);
         Uuid uuid = domain_current_def(d)->uuid;
+        Manager *m = d->manager;
 
         domain_process_release(d);
         domain_net_release(d);
@@ -327,7 +329,8 @@ void domain_process_gone(Domain *d, int shutoff_reason, int event_detail) {
         d->announced = false;
         domain_answer_waiters(d);
         if (!domain_is_persistent(d))
-                domain_forget(d);
+                domain_forget(d); /* d is gone */
+        host_shutdown_domain_gone(m);
 }
 
 static int load_config_file(Manager *m, const char *dir, const char *filename) {

@@ -13,6 +13,9 @@ static void help(void) {
                  "     --version             Show the version\n"
                  "     --log-level=LEVEL     debug, info, notice, warning or err\n"
                  "     --idle-timeout=SEC    Exit after SEC seconds without calls (0: never)\n"
+                 "     --shutdown-timeout=SEC\n"
+                 "                           When the host shuts down, wait up to SEC seconds for\n"
+                 "                           guests to power off (0: do not; default 120)\n"
                  "     --state-dir=DIR       Persistent state (default $STATE_DIRECTORY or /var/lib/virtbus)\n"
                  "     --runtime-dir=DIR     Runtime state (default $RUNTIME_DIRECTORY or /run/virtbus)\n"),
                program_invocation_short_name);
@@ -27,20 +30,35 @@ static int parse_level(const char *s) {
         return -EINVAL;
 }
 
+/* Whole seconds, at most UINT32_MAX, into microseconds. */
+static int parse_seconds(const char *s, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || *end || end == s || *s == '-' || v > UINT32_MAX)
+                return -EINVAL;
+        *ret = v * UINT64_C(1000000);
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_LOG_LEVEL, ARG_IDLE, ARG_STATE, ARG_RUNTIME };
+        enum { ARG_VERSION = 0x100, ARG_LOG_LEVEL, ARG_IDLE, ARG_SHUTDOWN, ARG_STATE, ARG_RUNTIME };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "idle-timeout", required_argument, NULL, ARG_IDLE },
+                { "shutdown-timeout", required_argument, NULL, ARG_SHUTDOWN },
                 { "state-dir", required_argument, NULL, ARG_STATE },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME },
                 {}
         };
         _cleanup_(manager_freep) Manager *m = NULL;
         const char *state_dir = NULL, *runtime_dir = NULL;
-        uint64_t idle = 0;
+        uint64_t idle = 0, shutdown_timeout = 0;
+        bool has_shutdown_timeout = false;
         int c, r;
 
         i18n_init();
@@ -62,17 +80,19 @@ int main(int argc, char *argv[]) {
                         }
                         log_set_max_level(r);
                         break;
-                case ARG_IDLE: {
-                        char *end;
-                        errno = 0;
-                        unsigned long long v = strtoull(optarg, &end, 10);
-                        if (errno || *end || end == optarg || v > UINT32_MAX) {
+                case ARG_IDLE:
+                        if (parse_seconds(optarg, &idle) < 0) {
                                 log_error("Invalid idle timeout '%s'.", optarg);
                                 return 2;
                         }
-                        idle = v * UINT64_C(1000000);
                         break;
-                }
+                case ARG_SHUTDOWN:
+                        if (parse_seconds(optarg, &shutdown_timeout) < 0) {
+                                log_error("Invalid shutdown timeout '%s'.", optarg);
+                                return 2;
+                        }
+                        has_shutdown_timeout = true;
+                        break;
                 case ARG_STATE:
                         state_dir = optarg;
                         break;
@@ -91,6 +111,8 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate manager: %m"), 1;
         m->idle_timeout_usec = idle;
+        if (has_shutdown_timeout)
+                m->shutdown_timeout_usec = shutdown_timeout;
         r = manager_set_dirs(m, state_dir, runtime_dir);
         if (r < 0)
                 return log_oom(), 1;

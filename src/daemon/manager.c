@@ -7,6 +7,7 @@
 #include "domain-driver.h"
 #include "domain.h"
 #include "fileio.h"
+#include "host-shutdown.h"
 #include "log.h"
 #include "manager.h"
 #include "network-driver.h"
@@ -45,6 +46,7 @@ Manager *manager_free(Manager *m) {
                 network_free(n);
         }
         sd_event_source_unref(m->idle_timer);
+        sd_event_source_unref(m->host_shutdown_timer);
         polkit_registry_free(m->polkit);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -88,6 +90,7 @@ int manager_set_dirs(Manager *m, const char *state_dir, const char *runtime_dir)
             !m->domain_autostart_dir || !m->qemu_runtime_dir || !m->qemu_cache_dir || !m->qemu_log_dir)
                 return -ENOMEM;
         m->next_domain_id = 1;
+        m->shutdown_timeout_usec = 120 * UINT64_C(1000000);
         return 0;
 }
 
@@ -117,6 +120,10 @@ void manager_bump_idle(Manager *m) {
 static int signal_handler(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         Manager *m = userdata;
 
+        /* The host going down: give the guests their power button first (a second signal during
+         * that wait ends it). */
+        if (si->ssi_signo == SIGTERM && host_shutdown_begin(m))
+                return 0;
         log_info("Received %s, exiting.", strsignal(si->ssi_signo));
         return sd_event_exit(m->event, 0);
 }

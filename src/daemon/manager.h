@@ -42,6 +42,11 @@ typedef struct Manager {
         /* Booted with systemd: each QEMU goes into a transient scope of its own (the helper
          * asks systemd), so that it survives a stop or restart of virtbusd.service. */
         bool use_scopes;
+        /* Host shutdown (host-shutdown.c): how long to wait for guests to power off (0: not at
+         * all), and whether that wait is on. */
+        uint64_t shutdown_timeout_usec;
+        bool host_shutdown;
+        sd_event_source *host_shutdown_timer;
 } Manager;
 
 int manager_new(Manager **ret);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-login.h>
 #include <time.h>
 
 #include "fileio.h"
@@ -84,7 +85,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *error
         return 0;
 }
 
-static int start_scope(sd_bus *bus, const NhScopeCreate *req, sd_bus_error *error) {
+static int start_scope(sd_bus *bus, const NhScopeCreate *req, const char *daemon_unit, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
@@ -103,6 +104,11 @@ static int start_scope(sd_bus *bus, const NhScopeCreate *req, sd_bus_error *erro
                                           /* gone once QEMU has exited, whatever its exit code */
                                           "CollectMode", "s", "inactive-or-failed",
                                           "PIDs", "au", 1, req->pid);
+        /* Before= the daemon's unit: stop jobs run in the reverse order, so when the host shuts
+         * down the scope is stopped after the daemon, which presses the guests' power buttons
+         * while it stops (host-shutdown.c). */
+        if (r >= 0 && daemon_unit)
+                r = sd_bus_message_append(m, "(sv)", "Before", "as", 1, daemon_unit);
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
@@ -135,6 +141,7 @@ int nethelper_scope_create(const NhScopeCreate *req, pid_t peer_pid, uid_t peer_
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
         JobWait wait = { .unit = req->unit };
+        _cleanup_free_ char *peer_unit = NULL;
         uint64_t deadline;
         int r;
 
@@ -152,7 +159,10 @@ int nethelper_scope_create(const NhScopeCreate *req, pid_t peer_pid, uid_t peer_
         if (r < 0)
                 return reply_error(reply, r, "cannot watch systemd's jobs: %s", strerror(-r));
 
-        r = start_scope(bus, req, &error);
+        /* The daemon's own unit, e.g. virtbusd.service; none when it was started by hand. */
+        if (sd_pid_get_unit(peer_pid, &peer_unit) < 0 || !endswith(peer_unit, ".service"))
+                peer_unit = mfree(peer_unit);
+        r = start_scope(bus, req, peer_unit, &error);
         if (r < 0) {
                 r = reply_error(reply, r, "systemd did not create scope %s: %s", req->unit,
                                 error.message ?: strerror(-r));

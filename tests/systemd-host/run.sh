@@ -414,11 +414,11 @@ main() {
         check "h: journalctl VIRTBUS_NETWORK=NAME / VIRTBUS_DOMAIN=NAME find an object's messages" check-h.sh names
         check "h: journalctl VIRTBUS_NETWORK_UUID= / VIRTBUS_DOMAIN_UUID= find them by UUID" check-h.sh uuids
         check "e: a TCG guest runs in its own scope, survives virtbusd restart and SIGKILL, powers off" check-e.sh
-        check "c: a started network's bridge exists; an autostart network survives a virtbusd restart" check-c-before.sh
+        check "c: a started network's bridge exists; an autostart network survives a virtbusd restart; a guest is left running" check-c-before.sh
         not_selected "c: the container reboots (systemctl reboot, nspawn exit 133) and boots again" ||
                 step_here "c: the container reboots (systemctl reboot, nspawn exit 133) and boots again" \
                 reboot_container || broken=${broken:-"the container did not come back after the reboot"}
-        check "c: after the reboot the first call starts virtbusd and the autostart network again" check-c-after.sh
+        check "c: the guest got its power button at the host's shutdown; after the reboot the first call starts virtbusd and the autostart network again" check-c-after.sh
 
         hold
         broken=
