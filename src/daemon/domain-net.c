@@ -222,6 +222,11 @@ static void delete_link(Manager *m, const char *ifname, NhLinkKind kind) {
         NhReply reply;
         int r;
 
+        /* A tap goes with QEMU's last fd: usually there is nothing left to ask the helper for. */
+        if (kind == NH_LINK_TAP && !netdev_link_exists(ifname)) {
+                log_debug("%s is gone already.", ifname);
+                return;
+        }
         snprintf(req.link_delete.ifname, sizeof req.link_delete.ifname, "%s", ifname);
         r = nh_call(m->helper_socket, &req, HELPER_TIMEOUT_MS, &reply, NULL, 0, NULL);
         if (r < 0)
