@@ -60,33 +60,20 @@ tap_result() {
         echo "# time: $3 s"
 }
 
-# step DESCRIPTION FUNCTION ARGS...: runs the function in a subshell with errexit in force
-# (a background job, so no surrounding "if" or "||" disables it), one TAP line.
-step() {
-        local desc=$1 log=$top/.step.log t rc=0
-        shift
+# run_step subshell|here DESCRIPTION FUNCTION ARGS...: one TAP line for the function.
+# "subshell": in a subshell with errexit in force (a background job, so no surrounding "if" or
+# "||" disables it). "here": in this shell, for functions that keep state (the container's pids);
+# they check every command themselves.
+run_step() {
+        local mode=$1 desc=$2 log=$top/.step.log t rc=0
+        shift 2
         t=$(now)
         if [ -n "$broken" ]; then
                 echo "not run: $broken" >"$log"
                 rc=1
-        else
+        elif [ "$mode" = subshell ]; then
                 ( "$@" ) >"$log" 2>&1 </dev/null &
                 wait $! || rc=$?
-        fi
-        tap_result $rc "$desc" "$(since "$t")" "$log"
-        rm -f "$log"
-        return $rc
-}
-
-# step_here DESCRIPTION FUNCTION ARGS...: the same in this shell, for functions that keep state
-# (the container's pids); they check every command themselves.
-step_here() {
-        local desc=$1 log=$top/.step.log t rc=0
-        shift
-        t=$(now)
-        if [ -n "$broken" ]; then
-                echo "not run: $broken" >"$log"
-                rc=1
         else
                 "$@" >"$log" 2>&1 </dev/null || rc=$?
         fi
@@ -94,6 +81,8 @@ step_here() {
         rm -f "$log"
         return $rc
 }
+step() { run_step subshell "$@"; }
+step_here() { run_step here "$@"; }
 
 # SYSTEMD_HOST_CHECKS (development only): a check whose letter is not listed is skipped.
 not_selected() {
