@@ -311,15 +311,19 @@ static int spawn_qemu(char **argv, const int *keep, size_t n_keep, const char *l
 /* QEMU into "virtbus-qemu-ID-NAME.scope" (machine.slice), done by the helper: our user may not
  * ask systemd for that. The child cannot be reaped meanwhile: we are blocked here. */
 static int move_to_scope(Domain *d, pid_t pid, sd_bus_error *error) {
-        _cleanup_free_ char *unit = qemu_scope_name(d->live->id, d->live->name);
+        _cleanup_free_ char *unit = qemu_scope_name(d->live->id, d->live->name),
+                            *machine = qemu_machine_name(d->live->id, d->live->name);
         NhRequest req = { .verb = NH_VERB_SCOPE_CREATE };
         NhReply reply;
         int r;
 
-        if (!unit)
+        if (!unit || !machine)
                 return -ENOMEM;
         req.scope_create.pid = pid;
         snprintf(req.scope_create.unit, sizeof req.scope_create.unit, "%s", unit);
+        /* also listed by machinectl where systemd-machined runs */
+        snprintf(req.scope_create.machine, sizeof req.scope_create.machine, "%s", machine);
+        memcpy(req.scope_create.uuid, d->live->uuid.bytes, sizeof req.scope_create.uuid);
         r = nh_call(d->manager->helper_socket, &req, SCOPE_TIMEOUT_MS, &reply, NULL, 0, NULL);
         if (r < 0)
                 return libvirt_error_setf(error, r,
@@ -328,6 +332,8 @@ static int move_to_scope(Domain *d, pid_t pid, sd_bus_error *error) {
         if (reply.error != 0)
                 return libvirt_error_setf(error, -(int) reply.error,
                                           _("operation failed: cannot place QEMU in its own scope: %s"), reply.message);
+        if (reply.message[0])
+                log_domain(LOG_WARNING, 0, d, "Domain %s: %s", d->live->name, reply.message);
         log_domain(LOG_INFO, 0, d, "QEMU of domain %s (pid %d) runs in %s.", d->live->name, (int) pid, unit);
         return 0;
 }

@@ -136,6 +136,34 @@ static bool in_scope(uint32_t pid, const char *unit) {
         return false;
 }
 
+/* RegisterMachine: machined takes the scope the leader is in as the machine's unit and drops the
+ * registration when that unit goes. Without machined installed this is skipped, quietly. */
+static void register_machine(sd_bus *bus, const NhScopeCreate *req, NhReply *reply) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *answer = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                           "org.freedesktop.machine1.Manager", "RegisterMachine");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", req->machine);
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', req->uuid, sizeof req->uuid);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ssus", "virtbus", "vm", req->pid, "");
+        if (r >= 0)
+                r = sd_bus_call(bus, m, SCOPE_START_TIMEOUT_USEC, &error, &answer);
+        if (r >= 0)
+                log_debug("Registered machine %s (pid %u) with systemd-machined.", req->machine, req->pid);
+        else if (sd_bus_error_has_names(&error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                log_debug("systemd-machined is not available, machine %s not registered.", req->machine);
+        else
+                /* The guest runs all the same: a warning in the reply, not a failure. */
+                snprintf(reply->message, sizeof reply->message, "cannot register machine %s with systemd-machined: %s",
+                         req->machine, error.message ?: strerror(-r));
+        sd_bus_error_free(&error);
+}
+
 int nethelper_scope_create(const NhScopeCreate *req, pid_t peer_pid, uid_t peer_uid, NhReply *reply) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
@@ -192,5 +220,7 @@ int nethelper_scope_create(const NhScopeCreate *req, pid_t peer_pid, uid_t peer_
                                    wait.result);
         if (!in_scope(req->pid, req->unit))
                 return reply_error(reply, EIO, "process %u is not in scope %s after its start", req->pid, req->unit);
+        if (req->machine[0])
+                register_machine(bus, req, reply);
         return 0;
 }

@@ -65,6 +65,8 @@ static const char *const attr_table[_NH_ATTR_MAX] = {
         [NH_ATTR_CLASS_ID] = "CLASS_ID",
         [NH_ATTR_PID] = "PID",
         [NH_ATTR_UNIT] = "UNIT",
+        [NH_ATTR_MACHINE] = "MACHINE",
+        [NH_ATTR_UUID] = "UUID",
 };
 
 static const char *const macvtap_mode_table[_NH_MACVTAP_MODE_MAX] = {
@@ -108,7 +110,7 @@ static const uint32_t verb_allowed[_NH_VERB_MAX] = {
         [NH_VERB_QOS_FLOOR_REMOVE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_CLASS_ID |
                                      1u << NH_ATTR_QOS_DEFAULT,
         [NH_VERB_QOS_DEFAULT_RATE] = 1u << NH_ATTR_IFNAME | 1u << NH_ATTR_QOS_DEFAULT,
-        [NH_VERB_SCOPE_CREATE] = 1u << NH_ATTR_PID | 1u << NH_ATTR_UNIT,
+        [NH_VERB_SCOPE_CREATE] = 1u << NH_ATTR_PID | 1u << NH_ATTR_UNIT | 1u << NH_ATTR_MACHINE | 1u << NH_ATTR_UUID,
 };
 
 static const uint32_t verb_required[_NH_VERB_MAX] = {
@@ -406,7 +408,13 @@ static int encode_scope_create(Writer *w, const NhScopeCreate *c) {
         r = put_u32(w, NH_ATTR_PID, c->pid);
         if (r < 0)
                 return r;
-        return put_string(w, NH_ATTR_UNIT, c->unit, sizeof c->unit);
+        r = put_string(w, NH_ATTR_UNIT, c->unit, sizeof c->unit);
+        if (r < 0 || c->machine[0] == 0)
+                return r;
+        r = put_string(w, NH_ATTR_MACHINE, c->machine, sizeof c->machine);
+        if (r < 0)
+                return r;
+        return put_attr(w, NH_ATTR_UUID, c->uuid, sizeof c->uuid);
 }
 
 static int encode_qos_floor(Writer *w, NhVerb verb, const NhQosFloor *f) {
@@ -1051,7 +1059,7 @@ static int decode_qos_bridge(const Parsed *p, NhQosBridgeSetup *b, char *err, si
 
 static int decode_scope_create(const Parsed *p, NhScopeCreate *c, char *err, size_t err_size) {
         const Attr *a = &p->attrs[NH_ATTR_UNIT];
-        const char *unit;
+        const char *unit, *machine;
         char e[4 * sizeof c->unit + 8];
         int r;
 
@@ -1070,6 +1078,30 @@ static int decode_scope_create(const Parsed *p, NhScopeCreate *c, char *err, siz
                 return -EINVAL;
         }
         strcpy(c->unit, unit);
+
+        if (has_attr(p, NH_ATTR_MACHINE) != has_attr(p, NH_ATTR_UUID)) {
+                set_error(err, err_size, "attributes MACHINE and UUID come together");
+                return -EBADMSG;
+        }
+        if (!has_attr(p, NH_ATTR_MACHINE))
+                return 0;
+        a = &p->attrs[NH_ATTR_MACHINE];
+        r = get_string(p, NH_ATTR_MACHINE, sizeof c->machine, &machine, err, err_size);
+        if (r < 0)
+                return r;
+        if (!machine_name_valid(machine)) {
+                set_error(err, err_size, "attribute %u (MACHINE): \"%s\" is not a valid machine name",
+                          NH_ATTR_MACHINE, escape_bytes(a->data, a->len, e, sizeof e));
+                return -EINVAL;
+        }
+        strcpy(c->machine, machine);
+        a = &p->attrs[NH_ATTR_UUID];
+        if (a->len != sizeof c->uuid) {
+                set_error(err, err_size, "attribute %u (UUID) has length %u, expected %zu", NH_ATTR_UUID, a->len,
+                          sizeof c->uuid);
+                return -EBADMSG;
+        }
+        memcpy(c->uuid, a->data, sizeof c->uuid);
         return 0;
 }
 

@@ -87,6 +87,8 @@ typedef enum NhAttr {
         NH_ATTR_CLASS_ID = 26,        /* u32 QOS_CLASS_ID_MIN..QOS_CLASS_ID_MAX */
         NH_ATTR_PID = 27,             /* u32 > 1 */
         NH_ATTR_UNIT = 28,            /* string: a unit name, see qemu_scope_name_valid() */
+        NH_ATTR_MACHINE = 29,         /* string: a machine name, see machine_name_valid() */
+        NH_ATTR_UUID = 30,            /* 16 bytes */
         _NH_ATTR_MAX,
 } NhAttr;
 
@@ -208,6 +210,10 @@ typedef struct NhLinkDelete {
 typedef struct NhScopeCreate {
         uint32_t pid;
         char unit[UNIT_NAME_MAX + 1];
+        /* Optional: also register the guest with systemd-machined (when it is installed) under
+         * this name and UUID, for machinectl. */
+        char machine[MACHINE_NAME_MAX + 1]; /* "" = do not register */
+        uint8_t uuid[16];
 } NhScopeCreate;
 
 typedef struct NhRequest {

@@ -53,3 +53,36 @@ bool qemu_scope_name_valid(const char *s) {
                         return false;
         return true;
 }
+
+static bool ldh(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+char *qemu_machine_name(unsigned id, const char *domain_name) {
+        char *s, *p;
+        int n;
+
+        s = malloc(MACHINE_NAME_MAX + 1);
+        if (!s)
+                return NULL;
+        n = snprintf(s, MACHINE_NAME_MAX + 1, "qemu-%u-", id);
+        p = s + n;
+        for (const char *c = domain_name; *c && p < s + MACHINE_NAME_MAX; c++)
+                if (ldh(*c) || (*c == '.' && p > s + n && p[-1] != '.'))
+                        *p++ = *c;
+        while (p[-1] == '.')
+                p--;
+        *p = 0;
+        return s;
+}
+
+bool machine_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > MACHINE_NAME_MAX || s[0] == '.' || s[n - 1] == '.' || strstr(s, ".."))
+                return false;
+        for (const char *c = s; *c; c++)
+                if (!ldh(*c) && *c != '.')
+                        return false;
+        return true;
+}

@@ -18,3 +18,11 @@ char *qemu_scope_name(unsigned id, const char *domain_name);
 /* What the helper accepts: QEMU_SCOPE_PREFIX, at least one more character, QEMU_SCOPE_SUFFIX,
  * only unit name characters ([A-Za-z0-9:_.\-]), at most UNIT_NAME_MAX characters. */
 bool qemu_scope_name_valid(const char *s);
+
+/* The name systemd-machined shows for a guest ("machinectl list"): "qemu-<id>-<name>" as libvirt
+ * does, with the domain name reduced to what a host name may hold (letters, digits, "-", single
+ * inner dots) and the whole cut to MACHINE_NAME_MAX. Returns NULL on OOM. */
+#define MACHINE_NAME_MAX 64
+char *qemu_machine_name(unsigned id, const char *domain_name);
+/* 1..MACHINE_NAME_MAX of [A-Za-z0-9-.], no leading or trailing dot, no empty label. */
+bool machine_name_valid(const char *s);

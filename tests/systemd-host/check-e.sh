@@ -51,6 +51,13 @@ ok "QEMU is not in virtbusd.service" bash -c "! grep -q virtbusd.service /proc/$
 ok "$scope is a transient unit in machine.slice" \
         [ "$(systemctl show -P Transient "$scope") $(systemctl show -P Slice "$scope")" = "yes machine.slice" ]
 ok "the guest's tap is on $BRIDGE" [ -n "$tap" ]
+machine="qemu-$id-$DOM"
+uuid=$(get_prop "$dom" org.libvirt.Domain UUID)
+say "machinectl: $(machinectl list --no-legend | grep "^$machine " || true)"
+machine_prop() { machinectl show "$machine" -p "$1" --value; }
+ok "machined knows $machine: a vm of service virtbus" [ "$(machine_prop Class) $(machine_prop Service)" = "vm virtbus" ]
+ok "$machine is $scope, leader $pid" [ "$(machine_prop Unit) $(machine_prop Leader)" = "$scope $pid" ]
+ok "$machine has the domain's UUID $uuid" [ "$(machine_prop Id)" = "${uuid//-/}" ]
 
 systemctl restart virtbusd.service
 assert_qemu_survived "systemctl restart virtbusd"
@@ -70,5 +77,6 @@ ok "QEMU exits within $STOP_WAIT s" wait_until $STOP_WAIT gone "$pid"
 say "the guest powered off after $((SECONDS - t)) s"
 ok "the console shows the power button" console_has '^VB-RESULT power-button'
 ok "no virtbus-qemu-* scope is left" wait_until 5 no_scope
+ok "machined no longer lists $machine" wait_until 5 bash -c "! machinectl show $machine >/dev/null 2>&1"
 ok "the tap $tap is gone" wait_until 5 link_gone "$tap"
 ok "the transient domain $DOM is gone" bash -c "! busctl call ${CONNECT[*]} DomainLookupByName s $DOM >/dev/null 2>&1"

@@ -126,7 +126,8 @@ Limits of this suite on this host (PID 1: $pid1; /sys/fs/cgroup: $cgfs):
    cgroup v1 (hybrid): MemoryMax=, CPUQuota=, TasksMax= are not enforced; DeviceAllow= is (BPF)
  - raised rlimits (LimitNOFILE= ...) are silently clamped without CAP_SYS_RESOURCE
    (this shell: $( [ $(( 0x$capeff >> 24 & 1 )) = 1 ] && echo has it || echo lacks it))
- - no machined/machinectl: the container is driven with nsenter + systemd-run
+ - the host has no machined (its PID 1 is not systemd): the container is driven with nsenter +
+   systemd-run; inside the container machined runs (check e)
  - guests are TCG only; the boot step reports /dev/kvm and /dev/vhost-net in the container
 EOF
 }

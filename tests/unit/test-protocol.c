@@ -151,6 +151,9 @@ static NhRequest sample_scope(void) {
 
         req.scope_create.pid = 4242;
         strcpy(req.scope_create.unit, "virtbus-qemu-3-web\\x2d1.scope");
+        strcpy(req.scope_create.machine, "qemu-3-web-1");
+        for (unsigned i = 0; i < 16; i++)
+                req.scope_create.uuid[i] = 0xa0 + i;
         return req;
 }
 
@@ -307,6 +310,8 @@ static void assert_request_equal(const NhRequest *a, const NhRequest *b) {
         case NH_VERB_SCOPE_CREATE:
                 g_assert_cmpuint(a->scope_create.pid, ==, b->scope_create.pid);
                 g_assert_cmpstr(a->scope_create.unit, ==, b->scope_create.unit);
+                g_assert_cmpstr(a->scope_create.machine, ==, b->scope_create.machine);
+                g_assert_cmpmem(a->scope_create.uuid, 16, b->scope_create.uuid, 16);
                 break;
         case NH_VERB_LINK_DELETE:
                 g_assert_cmpstr(a->link_delete.ifname, ==, b->link_delete.ifname);
@@ -514,6 +519,37 @@ static void test_scope(void) {
         msg_str(&m, NH_ATTR_UNIT, "virtbus-qemu-1-a.scope");
         msg_finish(&m);
         assert_decode_fails(&m, -EINVAL, "PID");
+        /* without a machine: nothing for machined */
+        req.scope_create.machine[0] = 0;
+        memset(req.scope_create.uuid, 0, sizeof req.scope_create.uuid);
+        m = encode(&req);
+        out = decode_ok(&m);
+        assert_request_equal(&req, &out);
+        /* machine names are host names; MACHINE and UUID come together */
+        static const char *const bad_machines[] = { "", ".a", "a.", "a..b", "a_b", "a b", "qemu-1-\xc3\xbc" };
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_machines); i++) {
+                msg_init(&m, NH_VERB_SCOPE_CREATE, 1);
+                msg_u32(&m, NH_ATTR_PID, 100);
+                msg_str(&m, NH_ATTR_UNIT, "virtbus-qemu-1-a.scope");
+                msg_str(&m, NH_ATTR_MACHINE, bad_machines[i]);
+                msg_attr(&m, NH_ATTR_UUID, (uint8_t[16]) { 1 }, 16);
+                msg_finish(&m);
+                assert_decode_fails(&m, -EINVAL, "is not a valid machine name");
+        }
+        msg_init(&m, NH_VERB_SCOPE_CREATE, 1);
+        msg_u32(&m, NH_ATTR_PID, 100);
+        msg_str(&m, NH_ATTR_UNIT, "virtbus-qemu-1-a.scope");
+        msg_str(&m, NH_ATTR_MACHINE, "qemu-1-a");
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "MACHINE and UUID come together");
+        msg_init(&m, NH_VERB_SCOPE_CREATE, 1);
+        msg_u32(&m, NH_ATTR_PID, 100);
+        msg_str(&m, NH_ATTR_UNIT, "virtbus-qemu-1-a.scope");
+        msg_str(&m, NH_ATTR_MACHINE, "qemu-1-a");
+        msg_attr(&m, NH_ATTR_UUID, (uint8_t[15]) { 1 }, 15);
+        msg_finish(&m);
+        assert_decode_fails(&m, -EBADMSG, "UUID) has length 15, expected 16");
+
         /* both attributes are required, and nothing else is taken */
         msg_init(&m, NH_VERB_SCOPE_CREATE, 1);
         msg_u32(&m, NH_ATTR_PID, 100);

@@ -56,10 +56,53 @@ static void test_valid(void) {
         g_assert_false(qemu_scope_name_valid(""));
 }
 
+static void check_machine(unsigned id, const char *name, const char *expected) {
+        g_autofree char *s = qemu_machine_name(id, name);
+
+        g_assert_nonnull(s);
+        g_assert_cmpstr(s, ==, expected);
+        g_assert_true(machine_name_valid(s));
+}
+
+static void test_machine(void) {
+        char long_name[200];
+
+        check_machine(1, "web", "qemu-1-web");
+        check_machine(2, "web_1 b", "qemu-2-web1b");
+        check_machine(3, "a..b.", "qemu-3-a.b");
+        check_machine(4, ".x", "qemu-4-x");
+        check_machine(5, "ümlaut", "qemu-5-mlaut");
+        memset(long_name, 'y', sizeof long_name - 1);
+        long_name[sizeof long_name - 1] = 0;
+        long_name[55] = '.';
+        {
+                g_autofree char *s = qemu_machine_name(123, long_name);
+
+                g_assert_cmpuint(strlen(s), ==, MACHINE_NAME_MAX);
+                g_assert_true(machine_name_valid(s));
+        }
+        /* cut just after a dot: the dot goes too */
+        long_name[56 - 1] = 'y';
+        long_name[64 - 9] = '.'; /* "qemu-9-" is 7 characters: this dot would be the 64th */
+        long_name[64 - 8] = 'y';
+        {
+                g_autofree char *s = qemu_machine_name(9, long_name);
+
+                g_assert_true(machine_name_valid(s));
+        }
+        g_assert_false(machine_name_valid(""));
+        g_assert_false(machine_name_valid(".a"));
+        g_assert_false(machine_name_valid("a."));
+        g_assert_false(machine_name_valid("a..b"));
+        g_assert_false(machine_name_valid("a_b"));
+        g_assert_false(machine_name_valid("a/b"));
+}
+
 int main(int argc, char *argv[]) {
         g_test_init(&argc, &argv, NULL);
         g_test_add_func("/unit-name/escape", test_escape);
         g_test_add_func("/unit-name/long", test_long);
         g_test_add_func("/unit-name/valid", test_valid);
+        g_test_add_func("/unit-name/machine", test_machine);
         return g_test_run();
 }
