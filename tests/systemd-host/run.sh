@@ -23,7 +23,10 @@ src=$(realpath "$1")
 build_root=$(realpath -m "$2")
 top=$build_root/systemd-host
 guest_dir=$build_root/tests/guest
+# The host's own archive configuration (snapshot-pinned here): deb822 as on Debian 12 cloud
+# images, else the classic one-line format of other installs.
 sources=/etc/apt/sources.list.d/debian.sources
+[ -f "$sources" ] || sources=/etc/apt/sources.list
 machine=vbhost$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 cgroup=virtbus-systemd-host-$machine
 # nspawn runs in a cgroup of its own on each hierarchy systemd uses: the v1 name=systemd and
@@ -166,7 +169,8 @@ package_list() { grep -v '^[[:space:]]*#' "$here/packages" | grep -v '^[[:space:
 build_rootfs() {
         local hash tmp d
         command -v mmdebstrap >/dev/null || { echo "mmdebstrap is missing (tools/install-deps installs it)"; exit 1; }
-        [ -f "$sources" ] || { echo "$sources is missing"; exit 1; }
+        grep -Eqs '^[[:space:]]*(deb |Types:.*deb)' "$sources" ||
+                { echo "no Debian archive in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"; exit 1; }
         hash=$(sha256sum "$here/packages" | cut -c1-12)
         flock -x 8
         if [ ! -d "$top/rootfs-$hash" ]; then
