@@ -15,7 +15,6 @@
 
 #define SCOPE_START_TIMEOUT_USEC (30ULL * 1000 * 1000)
 
-
 static uint64_t now_usec(void) {
         struct timespec ts;
 
