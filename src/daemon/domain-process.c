@@ -25,7 +25,8 @@
 #define log_domain(level, error, d, ...) \
         log_domain_def(level, error, domain_current_def(d), __VA_ARGS__)
 
-/* The helper waits up to 30 s for systemd's start job (polkit may be activated first). */
+/* The helper waits up to 30 s for systemd's start job, then registers the machine (machined may
+ * be bus-activated first). */
 #define SCOPE_TIMEOUT_MS (40 * 1000)
 
 static void on_qmp_event(QmpClient *c, const char *event, const JsonValue *data, uint64_t ts, void *userdata);
