@@ -25,9 +25,9 @@
 #define log_domain(level, error, d, ...) \
         log_domain_def(level, error, domain_current_def(d), __VA_ARGS__)
 
-/* The helper waits up to 30 s for systemd's start job, then registers the machine (machined may
+/* The helper waits up to 30 s for systemd's start job, then up to 10 s for machined (which may
  * be bus-activated first). */
-#define SCOPE_TIMEOUT_MS (40 * 1000)
+#define SCOPE_TIMEOUT_MS (45 * 1000)
 
 static void on_qmp_event(QmpClient *c, const char *event, const JsonValue *data, uint64_t ts, void *userdata);
 static void on_qmp_disconnect(QmpClient *c, int error, void *userdata);

@@ -14,6 +14,8 @@
 #include "scope.h"
 
 #define SCOPE_START_TIMEOUT_USEC (30ULL * 1000 * 1000)
+/* machined may be bus-activated for it; the daemon waits for both (SCOPE_TIMEOUT_MS) */
+#define REGISTER_MACHINE_TIMEOUT_USEC (10ULL * 1000 * 1000)
 
 static uint64_t now_usec(void) {
         struct timespec ts;
@@ -151,7 +153,7 @@ static void register_machine(sd_bus *bus, const NhScopeCreate *req, NhReply *rep
         if (r >= 0)
                 r = sd_bus_message_append(m, "ssus", "virtbus", "vm", req->pid, "");
         if (r >= 0)
-                r = sd_bus_call(bus, m, SCOPE_START_TIMEOUT_USEC, &error, &answer);
+                r = sd_bus_call(bus, m, REGISTER_MACHINE_TIMEOUT_USEC, &error, &answer);
         if (r >= 0)
                 log_debug("Registered machine %s (pid %u) with systemd-machined.", req->machine, req->pid);
         else if (sd_bus_error_has_names(&error, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
