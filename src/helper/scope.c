@@ -191,6 +191,7 @@ int nethelper_scope_create(const NhScopeCreate *req, pid_t peer_pid, uid_t peer_
         /* The daemon's own unit, e.g. virtbusd.service; none when it was started by hand. */
         if (sd_pid_get_unit(peer_pid, &peer_unit) < 0 || !endswith(peer_unit, ".service"))
                 peer_unit = mfree(peer_unit);
+        deadline = now_usec() + SCOPE_START_TIMEOUT_USEC; /* the call and the job together */
         r = start_scope(bus, req, peer_unit, &error);
         if (r < 0) {
                 r = reply_error(reply, r, "systemd did not create scope %s: %s", req->unit,
@@ -199,7 +200,6 @@ int nethelper_scope_create(const NhScopeCreate *req, pid_t peer_pid, uid_t peer_
                 return r;
         }
 
-        deadline = now_usec() + SCOPE_START_TIMEOUT_USEC;
         while (!wait.done) {
                 uint64_t now = now_usec();
 
