@@ -289,18 +289,16 @@ static void network_forget(Network *n) {
 
 int network_stop(Network *n, sd_bus_error *error) {
         Manager *m = n->manager;
-        _cleanup_free_ char *name = NULL, *path = NULL;
-        Uuid uuid;
+        _cleanup_(network_def_freep) NetworkDef *live = NULL; /* for the log, once n forgot it */
+        _cleanup_free_ char *path = NULL;
         int r;
 
         if (!network_is_active(n))
                 return libvirt_error_setf(error, EINVAL, _("Requested operation is not valid: network '%s' is not active"),
                                           network_current_def(n)->name);
 
-        name = strdup(n->live->name);
         path = strdup(n->path);
-        uuid = n->live->uuid;
-        if (!name || !path)
+        if (!path)
                 return -ENOMEM;
 
         if (n->bridge_created) {
@@ -309,20 +307,20 @@ int network_stop(Network *n, sd_bus_error *error) {
                         return r;
         } else
                 qos_network_teardown(n); /* someone else's bridge: only our qdiscs go */
-        r = remove_status(m, name);
+        r = remove_status(m, n->live->name);
         if (r < 0)
-                log_object_internal(LOG_WARNING, r, "VIRTBUS_NETWORK", name, &uuid, "Failed to remove status file of network %s: %m", name);
+                log_network_def(LOG_WARNING, r, n->live, "Failed to remove status file of network %s: %m", n->live->name);
         /* the floors went with the bridge's qdiscs: the domains' records go after the books */
         qos_network_forget_floors(n);
 
-        n->live = network_def_free(n->live);
+        live = TAKE_PTR(n->live);
         n->bridge_created = false;
         if (network_is_persistent(n))
                 network1_emit_changed(n);
         else
                 network_forget(n); /* transient: gone with its last run (no UNDEFINED event, as libvirt) */
 
-        log_object_internal(LOG_INFO, 0, "VIRTBUS_NETWORK", name, &uuid, "Network %s stopped.", name);
+        log_network_def(LOG_INFO, 0, live, "Network %s stopped.", live->name);
         (void) connect_emit_network_event(m, path, NETWORK_EVENT_STOPPED);
         return 0;
 }
