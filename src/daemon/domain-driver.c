@@ -72,6 +72,15 @@ size_t manager_count_active_domains(Manager *m) {
         return n;
 }
 
+size_t manager_count_running_guests(Manager *m) {
+        size_t n = 0;
+
+        for (Domain *d = m->domains; d; d = d->next)
+                if (domain_is_active(d) && d->pid > 0)
+                        n++;
+        return n;
+}
+
 static int domain_new(Manager *m, const Uuid *uuid, Domain **ret) {
         _cleanup_(domain_freep) Domain *d = calloc(1, sizeof *d);
 

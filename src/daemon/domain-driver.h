@@ -124,6 +124,8 @@ Domain *manager_find_domain_by_uuid(Manager *m, const Uuid *uuid);
 Domain *manager_find_domain_by_id(Manager *m, int id);
 Domain *manager_find_domain_by_path(Manager *m, const char *path);
 size_t manager_count_active_domains(Manager *m);
+/* Active with a QEMU process (not still before its spawn). */
+size_t manager_count_running_guests(Manager *m);
 
 int domain_driver_load(Manager *m);
 void domain_driver_autostart(Manager *m);

@@ -23,20 +23,11 @@ static bool host_is_stopping(Manager *m) {
         return streq(state, "stopping");
 }
 
-static size_t running_guests(Manager *m) {
-        size_t n = 0;
-
-        for (Domain *d = m->domains; d; d = d->next)
-                if (domain_is_active(d) && d->pid > 0)
-                        n++;
-        return n;
-}
-
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        log_warning("%zu guest(s) still running after %" PRIu64 " s; leaving them to systemd.", running_guests(m),
-                    m->shutdown_timeout_usec / 1000000);
+        log_warning("%zu guest(s) still running after %" PRIu64 " s; leaving them to systemd.",
+                    manager_count_running_guests(m), m->shutdown_timeout_usec / 1000000);
         return sd_event_exit(m->event, 0);
 }
 
@@ -44,8 +35,9 @@ bool host_shutdown_begin(Manager *m) {
         size_t pressed = 0;
         int r;
 
-        if (m->host_shutdown || !m->use_scopes || m->shutdown_timeout_usec == 0 || running_guests(m) == 0 ||
-            !host_is_stopping(m))
+        /* the timer exists once the wait is on: a second SIGTERM ends it */
+        if (m->host_shutdown_timer || !m->use_scopes || m->shutdown_timeout_usec == 0 ||
+            manager_count_running_guests(m) == 0 || !host_is_stopping(m))
                 return false;
 
         for (Domain *d = m->domains; d; d = d->next) {
@@ -80,14 +72,13 @@ bool host_shutdown_begin(Manager *m) {
                 log_warning_errno(r, "Cannot arm the host shutdown timer: %m");
                 return false;
         }
-        m->host_shutdown = true;
         log_info("Host shutdown: waiting up to %" PRIu64 " s for %zu guest(s) to power off.",
                  m->shutdown_timeout_usec / 1000000, pressed);
         return true;
 }
 
 void host_shutdown_domain_gone(Manager *m) {
-        if (m->host_shutdown && running_guests(m) == 0) {
+        if (m->host_shutdown_timer && manager_count_running_guests(m) == 0) {
                 log_info("Host shutdown: every guest has powered off.");
                 (void) sd_event_exit(m->event, 0);
         }

@@ -43,9 +43,8 @@ typedef struct Manager {
          * asks systemd), so that it survives a stop or restart of virtbusd.service. */
         bool use_scopes;
         /* Host shutdown (host-shutdown.c): how long to wait for guests to power off (0: not at
-         * all), and whether that wait is on. */
+         * all); the timer exists while that wait is on. */
         uint64_t shutdown_timeout_usec;
-        bool host_shutdown;
         sd_event_source *host_shutdown_timer;
 } Manager;
 

@@ -1056,10 +1056,7 @@ static bool anything_running(Manager *m) {
         for (Network *n = m->networks; n; n = n->next)
                 if (network_is_active(n))
                         return true;
-        for (Domain *d = m->domains; d; d = d->next)
-                if (d->live && d->pid > 0)
-                        return true;
-        return false;
+        return manager_count_running_guests(m) > 0;
 }
 
 void qos_reconcile(Manager *m) {
