@@ -5,7 +5,6 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-login.h>
-#include <time.h>
 
 #include "fileio.h"
 #include "handlers.h"
@@ -16,13 +15,6 @@
 #define SCOPE_START_TIMEOUT_USEC (30ULL * 1000 * 1000)
 /* machined may be bus-activated for it; the daemon waits for both (SCOPE_TIMEOUT_MS) */
 #define REGISTER_MACHINE_TIMEOUT_USEC (10ULL * 1000 * 1000)
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* The first number of "Key:\t..." in /proc/PID/status. */
 static int status_number(const char *status, const char *key, long *ret) {
@@ -191,7 +183,7 @@ int nethelper_scope_create(const NhScopeCreate *req, pid_t peer_pid, uid_t peer_
         /* The daemon's own unit, e.g. virtbusd.service; none when it was started by hand. */
         if (sd_pid_get_unit(peer_pid, &peer_unit) < 0 || !endswith(peer_unit, ".service"))
                 peer_unit = mfree(peer_unit);
-        deadline = now_usec() + SCOPE_START_TIMEOUT_USEC; /* the call and the job together */
+        deadline = now_monotonic_usec() + SCOPE_START_TIMEOUT_USEC; /* the call and the job together */
         r = start_scope(bus, req, peer_unit, &error);
         if (r < 0) {
                 r = reply_error(reply, r, "systemd did not create scope %s: %s", req->unit,
@@ -201,7 +193,7 @@ int nethelper_scope_create(const NhScopeCreate *req, pid_t peer_pid, uid_t peer_
         }
 
         while (!wait.done) {
-                uint64_t now = now_usec();
+                uint64_t now = now_monotonic_usec();
 
                 if (now >= deadline)
                         return reply_error(reply, ETIMEDOUT, "systemd did not start scope %s in time", req->unit);

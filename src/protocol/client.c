@@ -13,10 +13,7 @@
 #include "protocol.h"
 
 static uint64_t now_ms(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return now_monotonic_usec() / 1000;
 }
 
 static int wait_readable(int fd, int timeout_ms) {
