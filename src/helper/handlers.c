@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <cap-ng.h>
-#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/if_link.h>
 #include <net/if_arp.h>
@@ -159,6 +158,7 @@ static int check_bridge_attach(const Acl *acl, const char *tap, const char *brid
 static int handle_tap_create(const Acl *acl, const NhTapCreate *t, NhReply *reply, int *fds, size_t *n_fds) {
         NetdevLink bridge = {}, tap = {};
         uint32_t mtu;
+        bool tun_refused;
         int r;
 
         if (!startswith(t->ifname, VIRTBUS_TAP_PREFIX))
@@ -179,19 +179,16 @@ static int handle_tap_create(const Acl *acl, const NhTapCreate *t, NhReply *repl
                         return r;
         }
 
-        r = netdev_tap_create(t->ifname, t->vnet_hdr, t->queues, fds);
+        r = netdev_tap_create(t->ifname, t->vnet_hdr, t->queues, fds, &tun_refused);
         if (r == -EEXIST)
                 return reply_error(reply, EEXIST, "link %s already exists", t->ifname);
-        if (r < 0) {
-                /* Say whether the device node itself is refused (a device policy such as the unit's
-                 * DeviceAllow=, or a missing tun module) or the kernel refused the tap. */
-                _cleanup_close_ int tun = open(NETDEV_TUN_PATH, O_RDWR | O_CLOEXEC | O_NOCTTY);
-
-                if (tun < 0)
-                        return reply_error(reply, errno, "failed to create tap %s: cannot open " NETDEV_TUN_PATH ": %s",
-                                           t->ifname, strerror(errno));
+        /* The device node itself refused (e.g. the unit's DeviceAllow=) reads differently from
+         * the kernel refusing the tap. */
+        if (r < 0 && tun_refused)
+                return reply_error(reply, r, "failed to create tap %s: cannot open " NETDEV_TUN_PATH ": %s",
+                                   t->ifname, strerror(-r));
+        if (r < 0)
                 return reply_error(reply, r, "failed to create tap %s: %s", t->ifname, strerror(-r));
-        }
 
         r = netdev_link_lookup(t->ifname, &tap);
         if (r < 0) {

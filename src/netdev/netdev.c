@@ -532,11 +532,12 @@ int netdev_link_delete(int ifindex) {
         return rtnl_result(&n, r);
 }
 
-int netdev_tap_create(const char *ifname, bool vnet_hdr, unsigned queues, int *fds) {
+int netdev_tap_create(const char *ifname, bool vnet_hdr, unsigned queues, int *fds, bool *ret_open_failed) {
         struct ifreq ifr = {};
         unsigned opened = 0;
         int r;
 
+        *ret_open_failed = false;
         if (!ifname_valid(ifname) || queues == 0 || !fds)
                 return -EINVAL;
         /* TUNSETIFF on an existing persistent tap attaches to it instead of failing: refuse
@@ -561,6 +562,7 @@ int netdev_tap_create(const char *ifname, bool vnet_hdr, unsigned queues, int *f
                 fd = open(NETDEV_TUN_PATH, O_RDWR | O_CLOEXEC | O_NOCTTY);
                 if (fd < 0) {
                         r = -errno;
+                        *ret_open_failed = true;
                         goto fail;
                 }
                 if (ioctl(fd, TUNSETIFF, &q) < 0) {

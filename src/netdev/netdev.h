@@ -76,8 +76,10 @@ int netdev_link_set_mac(int ifindex, const EtherAddr *mac);
 int netdev_link_set_mtu(int ifindex, uint32_t mtu);
 int netdev_link_delete(int ifindex);
 /* Open /dev/net/tun `queues` times for one tap (IFF_TAP|IFF_NO_PI[|IFF_VNET_HDR][|IFF_MULTI_QUEUE]);
- * fds[] receives one fd per queue. Fails with -EEXIST if a link of that name exists. */
-int netdev_tap_create(const char *ifname, bool vnet_hdr, unsigned queues, int *fds);
+ * fds[] receives one fd per queue. Fails with -EEXIST if a link of that name exists. On failure
+ * *ret_open_failed says whether /dev/net/tun itself could not be opened (a device policy, no tun
+ * module) rather than the kernel refusing the tap. */
+int netdev_tap_create(const char *ifname, bool vnet_hdr, unsigned queues, int *fds, bool *ret_open_failed);
 /* Replace the root qdisc with noqueue (RTM_NEWQDISC, NLM_F_CREATE|NLM_F_REPLACE). */
 int netdev_qdisc_set_root_noqueue(int ifindex);
 /* A macvtap on lower_ifindex in MACVLAN_MODE_* mode, with mac and (if not 0) mtu; it stays down.
