@@ -328,14 +328,37 @@ static int link_set_alias(Rtnl *n, int ifindex, const char *alias) {
         return link_change(n, ifindex, changes);
 }
 
+/* Marks the link just created as ours. IFLA_IFALIAS is ignored on creation, so the marker is a
+ * second step; a link that cannot be marked must not survive, or nobody could ever delete it
+ * through us (and it could not be told from one someone else named like ours). */
+static int mark_created_link(Rtnl *n, const char *ifname) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        int r, ifindex;
+
+        r = get_link(n, 0, ifname, &link);
+        if (r < 0)
+                return r;
+        ifindex = rtnl_link_get_ifindex(link);
+        r = link_set_alias(n, ifindex, NETDEV_VIRTBUS_ALIAS);
+        if (r < 0) {
+                _cleanup_(rtnl_link_putp) struct rtnl_link *del = rtnl_link_alloc();
+
+                if (del) {
+                        rtnl_link_set_ifindex(del, ifindex);
+                        (void) rtnl_link_delete(n->sk, del);
+                }
+                return r;
+        }
+        return 0;
+}
+
 int netdev_bridge_create(const char *ifname, const EtherAddr *mac, uint32_t mtu, bool stp,
                          uint32_t forward_delay) {
         _cleanup_(rtnl_close) Rtnl n = {};
-        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
         struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
         struct nl_msg *msg;
         struct nlattr *linkinfo, *data;
-        int r, ifindex;
+        int r;
 
         if (!ifname_valid(ifname))
                 return -EINVAL;
@@ -370,23 +393,7 @@ int netdev_bridge_create(const char *ifname, const EtherAddr *mac, uint32_t mtu,
         if (r < 0)
                 return r;
 
-        r = get_link(&n, 0, ifname, &link);
-        if (r < 0)
-                return r;
-        ifindex = rtnl_link_get_ifindex(link);
-        /* IFLA_IFALIAS is ignored on creation, so the marker is a second step; a bridge that
-         * cannot be marked must not survive, or nobody could ever delete it through us. */
-        r = link_set_alias(&n, ifindex, NETDEV_VIRTBUS_ALIAS);
-        if (r < 0) {
-                _cleanup_(rtnl_link_putp) struct rtnl_link *del = rtnl_link_alloc();
-
-                if (del) {
-                        rtnl_link_set_ifindex(del, ifindex);
-                        (void) rtnl_link_delete(n.sk, del);
-                }
-                return r;
-        }
-        return 0;
+        return mark_created_link(&n, ifname);
 
 overflow:
         nlmsg_free(msg);
@@ -1623,8 +1630,8 @@ int netdev_filter_delete(int ifindex, uint32_t parent, uint16_t prio, uint16_t p
 
 int netdev_ifb_create(const char *ifname) {
         _cleanup_(rtnl_close) Rtnl n = {};
-        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL, *created = NULL;
-        int r, ifindex;
+        _cleanup_(rtnl_link_putp) struct rtnl_link *link = NULL;
+        int r;
 
         if (!ifname_valid(ifname))
                 return -EINVAL;
@@ -1643,22 +1650,7 @@ int netdev_ifb_create(const char *ifname) {
         if (r < 0)
                 return r;
 
-        /* The marker, as on bridges: the IFB can be told from one someone else named like ours. */
-        r = get_link(&n, 0, ifname, &created);
-        if (r < 0)
-                return r;
-        ifindex = rtnl_link_get_ifindex(created);
-        r = link_set_alias(&n, ifindex, NETDEV_VIRTBUS_ALIAS);
-        if (r < 0) {
-                _cleanup_(rtnl_link_putp) struct rtnl_link *del = rtnl_link_alloc();
-
-                if (del) {
-                        rtnl_link_set_ifindex(del, ifindex);
-                        (void) rtnl_link_delete(n.sk, del);
-                }
-                return r;
-        }
-        return 0;
+        return mark_created_link(&n, ifname);
 }
 
 /* Probe */
